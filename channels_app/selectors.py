@@ -1,0 +1,43 @@
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from channels_app.models import Channel
+
+
+def channel_list() -> QuerySet[Channel]:
+    return Channel.objects.all()
+
+
+def _count(model, **filters) -> Coalesce:
+    counts = (
+        model.objects.filter(channel=OuterRef("pk"), **filters)
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def channel_overview_list() -> QuerySet[Channel]:
+    """Every channel with its segment, active segment, audience and campaign counts (one query)."""
+    from audiences.models import Audience
+    from campaigns.models import Campaign
+    from segments.models import Segment
+
+    return Channel.objects.annotate(
+        segment_count=_count(Segment),
+        active_segment_count=_count(Segment, is_active=True),
+        audience_count=_count(Audience),
+        campaign_count=_count(Campaign),
+    )
+
+
+def channel_has_data(channel: Channel) -> bool:
+    from audiences.models import Audience
+    from campaigns.models import Campaign
+    from segments.models import Segment
+
+    return any(
+        model.objects.filter(Q(channel=channel)).exists() for model in (Segment, Audience, Campaign)
+    )

@@ -1,0 +1,104 @@
+// Behaviour shared by every page. No inline handlers anywhere: the Content Security Policy
+// forbids them, so pages opt in with data- attributes instead.
+(function () {
+  "use strict";
+
+  function toast(text) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast";
+    el.setAttribute("role", "alert");
+    el.textContent = text;
+    box.appendChild(el);
+    setTimeout(function () { el.remove(); }, 8000);
+  }
+  window.accessAudience = { toast: toast };
+
+  // Forms and buttons that need a second thought: <form data-confirm="Delete …?">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // Plain forms: one click, one submission. The button is disabled after the first submit.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    if (form.method.toLowerCase() !== "post") return;
+    if (form.dataset.submitted) { event.preventDefault(); return; }
+    form.dataset.submitted = "1";
+    form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (b) {
+      b.setAttribute("aria-disabled", "true");
+    });
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-submitted]").forEach(function (form) {
+      delete form.dataset.submitted;
+      form.querySelectorAll("[aria-disabled=true]").forEach(function (b) { b.removeAttribute("aria-disabled"); });
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    // Dismiss a message.
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      var message = dismiss.closest(".message");
+      if (message) message.remove();
+    }
+    // Close open menus when clicking elsewhere.
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // <input type="checkbox" data-check-all="segment"> toggles every checkbox named "segment".
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    var name = target.getAttribute && target.getAttribute("data-check-all");
+    if (name) {
+      var scope = target.form || document;
+      scope.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) {
+        box.checked = target.checked;
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    }
+    // <select data-autosubmit> submits its form when changed (filters without a button).
+    if (target.hasAttribute && target.hasAttribute("data-autosubmit") && target.form) {
+      target.form.requestSubmit();
+    }
+  });
+
+  // htmx feedback: a failed request must never fail silently.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status === 403) {
+      toast("You don't have permission to do that.");
+    } else if (status === 404) {
+      toast("That item no longer exists. Reload the page to see the current list.");
+    } else if (status === 409) {
+      toast("Someone changed this meanwhile. Reload the page and try again.");
+    } else {
+      toast("Something went wrong (error " + status + "). Reload the page and try again.");
+    }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Could not reach the server. Check your connection and try again.");
+  });
+  document.addEventListener("htmx:timeout", function () {
+    toast("The server took too long to answer. Try again.");
+  });
+})();

@@ -1,0 +1,114 @@
+import pytest
+from django.db import OperationalError
+from django.urls import reverse
+
+from tests.factories import make_audience, make_campaign, make_segment
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_each_channel_with_counts(marketer_client, email, sms):
+    for i in range(3):
+        make_segment(email, name=f"Seg {i}", is_active=i != 0)
+    segment = make_segment(email, name="Other")
+    make_audience(email, include=[segment])
+    make_campaign(email)
+    response = marketer_client.get(reverse("home"))
+    overview = {c.slug: c for c in response.context["overview"]}
+    assert overview["email"].segment_count == 4
+    assert overview["email"].active_segment_count == 3
+    assert overview["email"].audience_count == 1
+    assert overview["email"].campaign_count == 1
+    assert overview["sms"].segment_count == 0
+    html = response.content.decode()
+    assert "No segments yet" in html  # SMS and Meta say what to do next
+    assert html.count("upload a CSV") == 2
+
+
+@pytest.mark.parametrize("size", [2, 40])
+def test_home_runs_a_fixed_number_of_queries(
+    marketer_client, email, sms, size, django_assert_num_queries
+):
+    for i in range(size):
+        segment = make_segment(email if i % 2 else sms)
+        make_audience(segment.channel, include=[segment])
+        make_campaign(segment.channel)
+    # session, user, channels for the switcher, the overview
+    with django_assert_num_queries(4):
+        marketer_client.get(reverse("home"))
+
+
+def test_new_channel_appears_everywhere_without_code(marketer_client, channels):
+    from channels_app.models import Channel
+
+    Channel.objects.create(slug="push", name="Push", position=40)
+    html = marketer_client.get(reverse("home")).content.decode()
+    assert "/channels/push/segments/" in html
+    assert marketer_client.get("/channels/push/segments/").status_code == 200
+
+
+def test_healthz_reports_the_database(client, db):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_says_503_when_the_database_is_down(client, db, monkeypatch):
+    from access_audience import views
+
+    class BrokenConnection:
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr(views, "connection", BrokenConnection())
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"
+
+
+def test_htmx_responses_carry_pending_messages_out_of_band(rf, marketer):
+    from django.contrib import messages
+    from django.contrib.messages.storage.session import SessionStorage
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpResponse
+    from django_htmx.middleware import HtmxDetails
+
+    from access_audience.middleware import HtmxMessagesMiddleware
+
+    def view(request):
+        messages.success(request, "Saved <VIP>.")
+        return HttpResponse("<tr id='row'>…</tr>")
+
+    request = rf.post("/", headers={"HX-Request": "true"})
+    request.user = marketer
+    request.session = SessionStore()
+    request._messages = SessionStorage(request)
+    request.htmx = HtmxDetails(request)
+    body = HtmxMessagesMiddleware(view)(request).content.decode()
+    assert body.startswith("<tr id='row'>")
+    assert '<div id="messages" class="messages" hx-swap-oob="true">' in body
+    assert "Saved &lt;VIP&gt;." in body
+    assert request._messages.used  # delivered, so MessageMiddleware won't store it again
+
+
+def test_plain_responses_keep_messages_for_the_next_page(rf, marketer):
+    from django.contrib import messages
+    from django.contrib.messages.storage.session import SessionStorage
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpResponse
+    from django_htmx.middleware import HtmxDetails
+
+    from access_audience.middleware import HtmxMessagesMiddleware
+
+    def view(request):
+        messages.success(request, "Saved.")
+        return HttpResponse("page")
+
+    request = rf.post("/")
+    request.user = marketer
+    request.session = SessionStore()
+    request._messages = SessionStorage(request)
+    request.htmx = HtmxDetails(request)
+    assert HtmxMessagesMiddleware(view)(request).content == b"page"
+    assert not request._messages.used
+    assert [str(m) for m in request._messages] == ["Saved."]
