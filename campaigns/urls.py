@@ -6,4 +6,9 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
+    path("calendar/", views.campaign_calendar, name="calendar"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/duplicate/", views.campaign_duplicate, name="duplicate"),
+    path("<int:pk>/reapply/", views.campaign_reapply, name="reapply"),
+    path("<int:pk>/delete/", views.campaign_delete, name="delete"),
 ]

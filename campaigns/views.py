@@ -1,6 +1,139 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from access_audience.htmx import render_page
+from access_audience.pagination import paginate
+from campaigns import selectors, services
+from campaigns.forms import CampaignFilterForm, parse_month
+from campaigns.models import Campaign
+from channels_app.selectors import channel_colours, channels_for_request
 
 
+def _campaign_or_404(pk: int) -> Campaign:
+    try:
+        return selectors.campaign_get(pk)
+    except Campaign.DoesNotExist:
+        raise Http404("No such campaign") from None
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "campaigns/list.html", {})
+    filters = CampaignFilterForm(request.GET, channels=channels_for_request(request))
+    page = paginate(selectors.campaign_list(**filters.filters()), request.GET.get("page"))
+    colours = channel_colours(channels_for_request(request))
+    rows = []
+    for campaign in page.object_list:
+        campaign.colour = colours.get(campaign.channel_id, 0)
+        rows.append((campaign, selectors.campaign_changes(campaign).count))
+    return render_page(
+        request,
+        "campaigns/list.html",
+        {
+            "filters": filters,
+            "page_obj": page,
+            "rows": rows,
+            "filtered": any(request.GET.get(k) for k in filters.fields),
+        },
+        partial="campaign-results",
+    )
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_calendar(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    year, month = parse_month(request.GET.get("month"), today)
+    channels = channels_for_request(request)
+    channel_slug = request.GET.get("channel", "")
+    if channel_slug not in {c.slug for c in channels}:
+        channel_slug = ""
+    prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    colours = channel_colours(channels)
+    weeks = selectors.campaign_calendar(year=year, month=month, channel_slug=channel_slug)
+    for week in weeks:
+        for day in week:
+            for campaign in day.campaigns:
+                campaign.colour = colours.get(campaign.channel_id, 0)
+    for channel in channels:
+        channel.colour = colours.get(channel.pk, 0)
+    return render_page(
+        request,
+        "campaigns/calendar.html",
+        {
+            "weeks": weeks,
+            "month_start": timezone.datetime(year, month, 1).date(),
+            "prev_month": f"{prev_year:04d}-{prev_month:02d}",
+            "next_month": f"{next_year:04d}-{next_month:02d}",
+            "this_month": f"{today.year:04d}-{today.month:02d}",
+            "channel_slug": channel_slug,
+            "channels": channels,
+        },
+        partial="calendar",
+    )
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_or_404(pk)
+    return render(
+        request,
+        "campaigns/detail.html",
+        {"campaign": campaign, "targeting": selectors.campaign_targeting(campaign)},
+    )
+
+
+@require_POST
+@permission_required("campaigns.add_campaign", raise_exception=True)
+def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    copy = services.campaign_duplicate(campaign=campaign, user=request.user)
+    messages.success(request, f"Duplicated as “{copy.name}” (Draft).")
+    return redirect("campaigns:detail", pk=copy.pk)
+
+
+@require_POST
+@permission_required("campaigns.change_campaign", raise_exception=True)
+def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        services.campaign_reapply_audience(
+            campaign=campaign, user=request.user, expected_version=version
+        )
+    except services.CampaignChangedMeanwhile:
+        messages.error(
+            request,
+            "Someone changed this campaign meanwhile. Here is its current state; "
+            "re-apply again if you still want to.",
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            "Re-applied the current audience. The campaign's own additions and removals were kept.",
+        )
+    return redirect("campaigns:detail", pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("campaigns.delete_campaign", raise_exception=True)
+def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("channel"), pk=pk)
+    if request.method == "POST":
+        services.campaign_delete(campaign=campaign)
+        messages.success(request, f"Deleted the campaign “{campaign.name}”.")
+        return redirect(reverse("campaigns:list"))
+    return render(request, "campaigns/delete.html", {"campaign": campaign})

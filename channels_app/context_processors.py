@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from channels_app.models import Channel
+from channels_app.selectors import channels_for_request
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -12,7 +12,7 @@ def navigation(request: HttpRequest) -> dict:
         return {}
     match = getattr(request, "resolver_match", None)
     slug = match.kwargs.get("channel_slug") if match else None
-    channels = list(Channel.objects.all())
+    channels = channels_for_request(request)
     current = next((c for c in channels if c.slug == slug), None)
     return {
         "nav_channels": channels,

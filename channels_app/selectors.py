@@ -8,6 +8,18 @@ def channel_list() -> QuerySet[Channel]:
     return Channel.objects.all()
 
 
+def channels_for_request(request) -> list[Channel]:
+    """All channels, fetched once per request (the navigation and the page share them)."""
+    if not hasattr(request, "_all_channels"):
+        request._all_channels = list(Channel.objects.all())
+    return request._all_channels
+
+
+def channel_colours(channels: list[Channel]) -> dict[int, int]:
+    """A stable colour index per channel, by channel order (calendar, campaign list)."""
+    return {channel.pk: i % 8 for i, channel in enumerate(channels)}
+
+
 def _count(model, **filters) -> Coalesce:
     counts = (
         model.objects.filter(channel=OuterRef("pk"), **filters)

@@ -1,0 +1,230 @@
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
+
+from audiences.models import Audience
+from campaigns.models import Campaign
+from campaigns.targeting import Changes, Definition, changes
+from channels_app.models import Channel
+from segments.models import Segment
+
+_ID_ONLY = Segment.objects.only("id")
+
+
+def campaign_list(
+    *,
+    query: str = "",
+    channel_slug: str = "",
+    status: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Campaign]:
+    """Campaigns by send time (unscheduled last), with what the list shows prefetched."""
+    qs = Campaign.objects.select_related("channel", "audience").prefetch_related(
+        Prefetch("inclusion_segments", queryset=_ID_ONLY),
+        Prefetch("exclusion_segments", queryset=_ID_ONLY),
+    )
+    if query.strip():
+        qs = qs.filter(name__icontains=query.strip())
+    if channel_slug:
+        qs = qs.filter(channel__slug=channel_slug)
+    if status:
+        qs = qs.filter(status=status)
+    if date_from:
+        qs = qs.filter(send_at__gte=_day_start(date_from))
+    if date_to:
+        qs = qs.filter(send_at__lt=_day_start(date_to + timedelta(days=1)))
+    return qs.order_by(F("send_at").asc(nulls_last=True), "pk")
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _snapshot_definition(snapshot: dict) -> Definition:
+    return Definition.of(
+        (s["id"] for s in snapshot.get("inclusion", [])),
+        (s["id"] for s in snapshot.get("exclusion", [])),
+    )
+
+
+def campaign_changes(campaign: Campaign) -> Changes:
+    """Ad-hoc changes against the base audience (uses prefetched segments when present)."""
+    final = Definition.of(
+        (s.pk for s in campaign.inclusion_segments.all()),
+        (s.pk for s in campaign.exclusion_segments.all()),
+    )
+    if not campaign.audience_snapshot:
+        return changes(Definition(), Definition())
+    return changes(_snapshot_definition(campaign.audience_snapshot), final)
+
+
+@dataclass
+class SegmentRef:
+    """A segment as the detail page shows it; `segment` is None when it was deleted since."""
+
+    id: int
+    name: str
+    segment: Segment | None = None
+
+    @property
+    def is_inactive(self) -> bool:
+        return self.segment is not None and not self.segment.is_active
+
+
+@dataclass
+class CampaignTargeting:
+    base_inclusion: list[SegmentRef] = field(default_factory=list)
+    base_exclusion: list[SegmentRef] = field(default_factory=list)
+    added_inclusions: list[SegmentRef] = field(default_factory=list)
+    added_exclusions: list[SegmentRef] = field(default_factory=list)
+    removed_inclusions: list[SegmentRef] = field(default_factory=list)
+    removed_exclusions: list[SegmentRef] = field(default_factory=list)
+    final_inclusion: list[SegmentRef] = field(default_factory=list)
+    final_exclusion: list[SegmentRef] = field(default_factory=list)
+    has_base: bool = False
+    audience_deleted: bool = False
+    audience_name: str = ""
+    # Differences between the audience today and the definition applied to this campaign.
+    audience_changed: bool = False
+    audience_now_includes: list[SegmentRef] = field(default_factory=list)
+    audience_now_excludes: list[SegmentRef] = field(default_factory=list)
+    audience_no_longer_has: list[SegmentRef] = field(default_factory=list)
+    audience_renamed_to: str = ""
+
+    @property
+    def change_count(self) -> int:
+        return (
+            len(self.added_inclusions)
+            + len(self.added_exclusions)
+            + len(self.removed_inclusions)
+            + len(self.removed_exclusions)
+        )
+
+
+def campaign_get(pk: int) -> Campaign:
+    """A campaign with everything its detail page shows (a fixed number of queries)."""
+    by_name = Segment.objects.order_by("name", "pk")
+    return (
+        Campaign.objects.select_related("channel", "audience", "created_by", "updated_by")
+        .prefetch_related(
+            Prefetch("inclusion_segments", queryset=by_name),
+            Prefetch("exclusion_segments", queryset=by_name),
+            Prefetch("audience__inclusion_segments", queryset=by_name),
+            Prefetch("audience__exclusion_segments", queryset=by_name),
+        )
+        .get(pk=pk)
+    )
+
+
+def campaign_targeting(campaign: Campaign) -> CampaignTargeting:
+    """Base audience, ad-hoc changes and final targeting of a campaign from `campaign_get`."""
+    final_incl = list(campaign.inclusion_segments.all())
+    final_excl = list(campaign.exclusion_segments.all())
+    snapshot = campaign.audience_snapshot or {}
+    audience: Audience | None = campaign.audience
+    known: dict[int, Segment] = {s.pk: s for s in final_incl + final_excl}
+    if audience is not None:
+        for s in [*audience.inclusion_segments.all(), *audience.exclusion_segments.all()]:
+            known.setdefault(s.pk, s)
+    missing = {
+        ref["id"]
+        for ref in snapshot.get("inclusion", []) + snapshot.get("exclusion", [])
+        if ref["id"] not in known
+    }
+    if missing:
+        known.update({s.pk: s for s in Segment.objects.filter(pk__in=missing)})
+
+    def ref(pk: int, name: str) -> SegmentRef:
+        segment = known.get(pk)
+        return SegmentRef(pk, segment.name if segment else name, segment)
+
+    def from_snapshot(entries: list[dict], keep: set[int] | None = None) -> list[SegmentRef]:
+        return [ref(e["id"], e["name"]) for e in entries if keep is None or e["id"] in keep]
+
+    def from_segments(segments: list[Segment], keep: set[int]) -> list[SegmentRef]:
+        return [SegmentRef(s.pk, s.name, s) for s in segments if s.pk in keep]
+
+    result = CampaignTargeting(
+        final_inclusion=[SegmentRef(s.pk, s.name, s) for s in final_incl],
+        final_exclusion=[SegmentRef(s.pk, s.name, s) for s in final_excl],
+    )
+    if not snapshot:
+        return result
+    base = _snapshot_definition(snapshot)
+    delta = changes(base, Definition.of(known_ids(final_incl), known_ids(final_excl)))
+    result.has_base = True
+    result.audience_name = audience.name if audience else snapshot.get("audience_name", "")
+    result.audience_deleted = audience is None
+    result.base_inclusion = from_snapshot(snapshot.get("inclusion", []))
+    result.base_exclusion = from_snapshot(snapshot.get("exclusion", []))
+    result.added_inclusions = from_segments(final_incl, set(delta.added_inclusions))
+    result.added_exclusions = from_segments(final_excl, set(delta.added_exclusions))
+    result.removed_inclusions = from_snapshot(
+        snapshot.get("inclusion", []), set(delta.removed_inclusions)
+    )
+    result.removed_exclusions = from_snapshot(
+        snapshot.get("exclusion", []), set(delta.removed_exclusions)
+    )
+    if audience is not None:
+        now_incl = list(audience.inclusion_segments.all())
+        now_excl = list(audience.exclusion_segments.all())
+        current = Definition.of(known_ids(now_incl), known_ids(now_excl))
+        result.audience_now_includes = from_segments(
+            now_incl, set(current.inclusion - base.inclusion)
+        )
+        result.audience_now_excludes = from_segments(
+            now_excl, set(current.exclusion - base.exclusion)
+        )
+        gone = (base.inclusion - current.inclusion) | (base.exclusion - current.exclusion)
+        result.audience_no_longer_has = [
+            r for r in result.base_inclusion + result.base_exclusion if r.id in gone
+        ]
+        if audience.name != snapshot.get("audience_name"):
+            result.audience_renamed_to = audience.name
+        result.audience_changed = bool(
+            result.audience_now_includes
+            or result.audience_now_excludes
+            or result.audience_no_longer_has
+        )
+    return result
+
+
+def known_ids(segments: list[Segment]) -> list[int]:
+    return [s.pk for s in segments]
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    is_today: bool
+    campaigns: list[Campaign]
+
+
+def campaign_calendar(*, year: int, month: int, channel_slug: str = "") -> list[list[CalendarDay]]:
+    """A month as weeks of days (Monday first), each day with the campaigns sent on it."""
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    first, last = weeks[0][0], weeks[-1][-1]
+    qs = Campaign.objects.select_related("channel").filter(
+        send_at__gte=_day_start(first), send_at__lt=_day_start(last + timedelta(days=1))
+    )
+    if channel_slug:
+        qs = qs.filter(channel__slug=channel_slug)
+    by_day: dict[date, list[Campaign]] = {}
+    for campaign in qs.order_by("send_at", "pk"):
+        by_day.setdefault(timezone.localtime(campaign.send_at).date(), []).append(campaign)
+    today = timezone.localdate()
+    return [
+        [CalendarDay(d, d.month == month, d == today, by_day.get(d, [])) for d in week]
+        for week in weeks
+    ]
+
+
+def audience_choices(channel: Channel | None) -> QuerySet[Audience]:
+    if channel is None:
+        return Audience.objects.none()
+    return Audience.objects.filter(channel=channel).order_by("name")

@@ -1,0 +1,294 @@
+"""Every write to a campaign goes through here."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audiences.models import Audience
+from campaigns.models import Campaign
+from campaigns.targeting import Definition, reapply
+from channels_app.models import Channel
+from segments.models import Segment
+from segments.validators import validate_http_url
+
+
+class CampaignChangedMeanwhile(Exception):
+    """Someone saved the campaign after the form was opened."""
+
+    def __init__(self, campaign: Campaign):
+        super().__init__(
+            f"“{campaign.name}” was changed by someone else meanwhile. "
+            "Their version is shown below; your changes were not saved."
+        )
+        self.campaign = campaign
+
+
+def audience_definition(audience: Audience) -> Definition:
+    return Definition.of(
+        audience.inclusion_segments.values_list("pk", flat=True),
+        audience.exclusion_segments.values_list("pk", flat=True),
+    )
+
+
+def snapshot_of(audience: Audience) -> dict:
+    """The audience's definition as stored on a campaign when applied."""
+    inclusion = list(audience.inclusion_segments.order_by("name").values("id", "name"))
+    exclusion = list(audience.exclusion_segments.order_by("name").values("id", "name"))
+    return {
+        "audience_id": audience.pk,
+        "audience_name": audience.name,
+        "version": audience.version,
+        "inclusion": inclusion,
+        "exclusion": exclusion,
+    }
+
+
+def snapshot_definition(snapshot: dict) -> Definition:
+    return Definition.of(
+        (s["id"] for s in snapshot.get("inclusion", [])),
+        (s["id"] for s in snapshot.get("exclusion", [])),
+    )
+
+
+def _validate(
+    *,
+    channel: Channel,
+    name: str,
+    status: str,
+    send_at: datetime | None,
+    link: str,
+    audience: Audience | None,
+    inclusion_ids: set[int],
+    exclusion_ids: set[int],
+    allowed_inactive: set[int],
+) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def error(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if not name.strip():
+        error("name", "Give the campaign a name.")
+    elif len(name.strip()) > 255:
+        error("name", "Use at most 255 characters.")
+    if status not in Campaign.Status.values:
+        error("status", "Choose a status.")
+    if link:
+        try:
+            validate_http_url(link)
+        except ValidationError as exc:
+            errors.setdefault("link", []).extend(exc.messages)
+    if audience is not None and audience.channel_id != channel.pk:
+        error("audience", f"Choose an audience of the {channel.name} channel.")
+    both = inclusion_ids & exclusion_ids
+    segments = {
+        s.pk: s
+        for s in Segment.objects.filter(pk__in=inclusion_ids | exclusion_ids).only(
+            "pk", "name", "channel_id", "is_active"
+        )
+    }
+    if both:
+        names = ", ".join(sorted(segments[pk].name for pk in both if pk in segments))
+        error("segments", f"A segment can't be both included and excluded: {names}.")
+    if len(segments) != len(inclusion_ids | exclusion_ids) or any(
+        s.channel_id != channel.pk for s in segments.values()
+    ):
+        error("segments", f"Choose segments of the {channel.name} channel only.")
+    newly_inactive = sorted(
+        s.name for pk, s in segments.items() if not s.is_active and pk not in allowed_inactive
+    )
+    if newly_inactive:
+        error(
+            "segments",
+            "Inactive segments can't be added: " + ", ".join(newly_inactive) + ".",
+        )
+    if status == Campaign.Status.SCHEDULED:
+        if send_at is None:
+            error("send_at", "A scheduled campaign needs a send time.")
+        if not inclusion_ids:
+            error("segments", "A scheduled campaign needs at least one inclusion segment.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _allowed_inactive(campaign: Campaign | None, snapshot: dict) -> set[int]:
+    """Inactive segments a campaign may keep: those it had, and those of its base audience."""
+    allowed = set(snapshot_definition(snapshot).inclusion | snapshot_definition(snapshot).exclusion)
+    if campaign is not None and campaign.pk:
+        allowed |= set(campaign.inclusion_segments.values_list("pk", flat=True))
+        allowed |= set(campaign.exclusion_segments.values_list("pk", flat=True))
+    return allowed
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    user,
+    channel: Channel,
+    name: str,
+    status: str = Campaign.Status.DRAFT,
+    send_at: datetime | None = None,
+    notes: str = "",
+    link: str = "",
+    audience: Audience | None = None,
+    inclusion_ids: Iterable[int] = (),
+    exclusion_ids: Iterable[int] = (),
+) -> Campaign:
+    """Create a campaign; with an audience, its current definition is recorded as the base."""
+    inclusion, exclusion = set(inclusion_ids), set(exclusion_ids)
+    snapshot = snapshot_of(audience) if audience is not None else {}
+    _validate(
+        channel=channel,
+        name=name,
+        status=status,
+        send_at=send_at,
+        link=link,
+        audience=audience,
+        inclusion_ids=inclusion,
+        exclusion_ids=exclusion,
+        allowed_inactive=_allowed_inactive(None, snapshot),
+    )
+    campaign = Campaign.objects.create(
+        channel=channel,
+        name=name.strip(),
+        status=status,
+        send_at=send_at,
+        notes=notes,
+        link=link,
+        audience=audience,
+        audience_snapshot=snapshot,
+        audience_applied_at=timezone.now() if audience else None,
+        created_by=user,
+        updated_by=user,
+    )
+    campaign.inclusion_segments.set(inclusion)
+    campaign.exclusion_segments.set(exclusion)
+    return campaign
+
+
+def _locked(campaign: Campaign, expected_version: int | None) -> Campaign:
+    current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise CampaignChangedMeanwhile(current)
+    return current
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    campaign: Campaign,
+    user,
+    expected_version: int | None,
+    channel: Channel,
+    name: str,
+    status: str,
+    send_at: datetime | None,
+    notes: str,
+    link: str,
+    audience: Audience | None,
+    inclusion_ids: Iterable[int],
+    exclusion_ids: Iterable[int],
+) -> Campaign:
+    """Save the campaign form. A newly chosen audience becomes the new base."""
+    current = _locked(campaign, expected_version)
+    inclusion, exclusion = set(inclusion_ids), set(exclusion_ids)
+    snapshot = current.audience_snapshot or {}
+    applied_at = current.audience_applied_at
+    if audience is not None and audience.pk != snapshot.get("audience_id"):
+        snapshot, applied_at = snapshot_of(audience), timezone.now()
+    elif audience is None and current.audience_id is not None:
+        snapshot, applied_at = {}, None  # the user removed the audience
+    _validate(
+        channel=channel,
+        name=name,
+        status=status,
+        send_at=send_at,
+        link=link,
+        audience=audience,
+        inclusion_ids=inclusion,
+        exclusion_ids=exclusion,
+        allowed_inactive=_allowed_inactive(current, snapshot),
+    )
+    current.channel = channel
+    current.name = name.strip()
+    current.status = status
+    current.send_at = send_at
+    current.notes = notes
+    current.link = link
+    current.audience = audience
+    current.audience_snapshot = snapshot
+    current.audience_applied_at = applied_at
+    current.updated_by = user
+    current.version += 1
+    current.save()
+    current.inclusion_segments.set(inclusion)
+    current.exclusion_segments.set(exclusion)
+    return current
+
+
+@transaction.atomic
+def campaign_reapply_audience(
+    *, campaign: Campaign, user, expected_version: int | None
+) -> Campaign:
+    """Take the audience's current definition as the new base, keeping the campaign's own
+    additions and removals."""
+    current = _locked(campaign, expected_version)
+    audience = current.audience
+    if audience is None:
+        raise ValidationError("This campaign has no audience to re-apply.")
+    final = Definition.of(
+        current.inclusion_segments.values_list("pk", flat=True),
+        current.exclusion_segments.values_list("pk", flat=True),
+    )
+    new_snapshot = snapshot_of(audience)
+    target = reapply(
+        snapshot_definition(current.audience_snapshot), audience_definition(audience), final
+    )
+    current.audience_snapshot = new_snapshot
+    current.audience_applied_at = timezone.now()
+    current.updated_by = user
+    current.version += 1
+    current.save()
+    current.inclusion_segments.set(target.inclusion)
+    current.exclusion_segments.set(target.exclusion)
+    return current
+
+
+def _copy_name(campaign: Campaign) -> str:
+    base = f"{campaign.name} (copy)"
+    taken = set(Campaign.objects.filter(name__startswith=base).values_list("name", flat=True))
+    if base not in taken:
+        return base[:255]
+    n = 2
+    while f"{campaign.name} (copy {n})" in taken:
+        n += 1
+    return f"{campaign.name} (copy {n})"[:255]
+
+
+@transaction.atomic
+def campaign_duplicate(*, campaign: Campaign, user) -> Campaign:
+    """Copy a campaign as a Draft with the same targeting and base audience."""
+    copy = Campaign.objects.create(
+        channel=campaign.channel,
+        name=_copy_name(campaign),
+        status=Campaign.Status.DRAFT,
+        send_at=campaign.send_at,
+        notes=campaign.notes,
+        link=campaign.link,
+        audience=campaign.audience,
+        audience_snapshot=campaign.audience_snapshot,
+        audience_applied_at=campaign.audience_applied_at,
+        created_by=user,
+        updated_by=user,
+    )
+    copy.inclusion_segments.set(campaign.inclusion_segments.all())
+    copy.exclusion_segments.set(campaign.exclusion_segments.all())
+    return copy
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign) -> None:
+    campaign.delete()
