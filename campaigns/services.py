@@ -114,6 +114,35 @@ def _validate(
         raise ValidationError(errors)
 
 
+def campaign_validate(
+    *,
+    campaign: Campaign | None,
+    channel: Channel,
+    name: str,
+    status: str,
+    send_at: datetime | None,
+    link: str,
+    audience: Audience | None,
+    inclusion_ids: Iterable[int],
+    exclusion_ids: Iterable[int],
+) -> None:
+    """The rules every save obeys (for forms that validate before calling a service)."""
+    snapshot = (campaign.audience_snapshot if campaign and campaign.pk else {}) or {}
+    if audience is not None and audience.pk != snapshot.get("audience_id"):
+        snapshot = snapshot_of(audience)
+    _validate(
+        channel=channel,
+        name=name,
+        status=status,
+        send_at=send_at,
+        link=link,
+        audience=audience,
+        inclusion_ids=set(inclusion_ids),
+        exclusion_ids=set(exclusion_ids),
+        allowed_inactive=_allowed_inactive(campaign, snapshot),
+    )
+
+
 def _allowed_inactive(campaign: Campaign | None, snapshot: dict) -> set[int]:
     """Inactive segments a campaign may keep: those it had, and those of its base audience."""
     allowed = set(snapshot_definition(snapshot).inclusion | snapshot_definition(snapshot).exclusion)
