@@ -1,9 +1,158 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from access_audience.htmx import render_page
+from access_audience.pagination import paginate
+from audiences import selectors, services
+from audiences.forms import AudienceForm
+from audiences.models import Audience
+from audiences.picker import form_without_errors, picker_search_requested, picker_state_from_query
 from channels_app.models import Channel
 
 
+def _channel(slug: str) -> Channel:
+    return get_object_or_404(Channel, slug=slug)
+
+
+def _audience(channel: Channel, pk: int) -> Audience:
+    try:
+        return selectors.audience_get(channel=channel, pk=pk)
+    except Audience.DoesNotExist as exc:
+        raise Http404("No such audience in this channel.") from exc
+
+
+@require_GET
+@permission_required("audiences.view_audience", raise_exception=True)
 def audience_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
-    channel = get_object_or_404(Channel, slug=channel_slug)
-    return render(request, "audiences/list.html", {"channel": channel})
+    channel = _channel(channel_slug)
+    query = request.GET.get("q", "").strip()[:200]
+    page_obj = paginate(
+        selectors.audience_list(channel=channel, query=query), request.GET.get("page")
+    )
+    context = {"channel": channel, "query": query, "page_obj": page_obj}
+    if not page_obj.paginator.count and not query:
+        context["has_segments"] = selectors.channel_has_segments(channel=channel)
+    return render_page(request, "audiences/list.html", context, partial="audience-results")
+
+
+@require_GET
+@permission_required("audiences.view_audience", raise_exception=True)
+def audience_detail(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = _channel(channel_slug)
+    audience = _audience(channel, pk)
+    return render(request, "audiences/detail.html", {"channel": channel, "audience": audience})
+
+
+def _form_page(request, *, channel, form, audience=None, conflict=None, status=200):
+    return render(
+        request,
+        "audiences/form.html",
+        {"channel": channel, "form": form, "audience": audience, "conflict": conflict},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("audiences.add_audience", raise_exception=True)
+def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    channel = _channel(channel_slug)
+    if request.method == "GET":
+        return _form_page(request, channel=channel, form=AudienceForm(channel=channel))
+    form = AudienceForm(request.POST, channel=channel)
+    if picker_search_requested(form):
+        return _form_page(request, channel=channel, form=form_without_errors(form))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            audience = services.audience_create(
+                channel=channel,
+                name=data["name"],
+                estimated_volume=data["estimated_volume"],
+                include=data["segments"].include,
+                exclude=data["segments"].exclude,
+                user=request.user,
+            )
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Audience “{audience.name}” created.")
+            return redirect("audiences:detail", channel.slug, audience.pk)
+    return _form_page(request, channel=channel, form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("audiences.change_audience", raise_exception=True)
+def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = _channel(channel_slug)
+    audience = _audience(channel, pk)
+    if request.method == "GET":
+        form = AudienceForm(channel=channel, audience=audience)
+        return _form_page(request, channel=channel, form=form, audience=audience)
+    form = AudienceForm(request.POST, channel=channel, audience=audience)
+    if picker_search_requested(form):
+        form = form_without_errors(form)
+        return _form_page(request, channel=channel, form=form, audience=audience)
+    conflict = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            audience = services.audience_update(
+                audience=audience,
+                version=data["version"] or audience.version,
+                name=data["name"],
+                estimated_volume=data["estimated_volume"],
+                include=data["segments"].include,
+                exclude=data["segments"].exclude,
+                user=request.user,
+            )
+        except services.AudienceChanged as exc:
+            conflict = selectors.audience_get(channel=channel, pk=exc.current.pk)
+            # Keep everything typed; a second save knowingly replaces the newer version.
+            form.data = form.data.copy()
+            form.data["version"] = str(conflict.version)
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Audience “{audience.name}” saved.")
+            return redirect("audiences:detail", channel.slug, audience.pk)
+    return _form_page(request, channel=channel, form=form, audience=audience, conflict=conflict)
+
+
+@require_POST
+@permission_required("audiences.add_audience", raise_exception=True)
+def audience_clone(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = _channel(channel_slug)
+    audience = get_object_or_404(Audience, channel=channel, pk=pk)
+    try:
+        copy = services.audience_clone(audience=audience, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("audiences:detail", channel.slug, audience.pk)
+    messages.success(request, f"Cloned into “{copy.name}”. Adjust it and save.")
+    return redirect("audiences:edit", channel.slug, copy.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("audiences.delete_audience", raise_exception=True)
+def audience_delete(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = _channel(channel_slug)
+    audience = _audience(channel, pk)
+    if request.method == "POST":
+        name = audience.name
+        services.audience_delete(audience=audience)
+        messages.success(request, f"Audience “{name}” deleted.")
+        return redirect("audiences:list", channel.slug)
+    return render(request, "audiences/delete.html", {"channel": channel, "audience": audience})
+
+
+@require_GET
+@permission_required("segments.view_segment", raise_exception=True)
+def picker_search(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    """One page of the picker's search results (the `picker-results` region)."""
+    channel = _channel(channel_slug)
+    state = picker_state_from_query(channel=channel, params=request.GET)
+    return render(request, "audiences/picker.html#picker-results", {"picker": state})

@@ -56,3 +56,9 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safe_link(self) -> str:
+        """The link when it is http(s); rows written in bulk by imports are checked again here."""
+        link = self.link.strip()
+        return link if link.lower().startswith(("http://", "https://")) else ""

@@ -1,3 +1,7 @@
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from channels_app.models import Channel
@@ -9,6 +13,20 @@ STATUS_CHOICES = [
     ("inactive", "Inactive"),
     ("missing", "Not in Klaviyo"),
 ]
+_ORDERING = {
+    "name": ["name", "pk"],
+    "-name": ["-name", "-pk"],
+    "updated": ["updated_at", "pk"],
+    "-updated": ["-updated_at", "-pk"],
+}
+
+
+def clean_status(value: str | None) -> str:
+    return value if value in dict(STATUS_CHOICES) else "all"
+
+
+def clean_order(value: str | None) -> str:
+    return value if value in _ORDERING else "name"
 
 
 def segment_search(
@@ -21,7 +39,7 @@ def segment_search(
     """The channel's segments matching a search on name or Segment ID (case-insensitive).
 
     An exact Segment ID match comes first. `status` is one of STATUS_CHOICES; `order` is
-    "name", "-name", "updated" or "-updated".
+    "name", "-name", "updated" or "-updated" (anything else means "name").
     """
     qs = Segment.objects.filter(channel=channel)
     if status == "active":
@@ -31,16 +49,101 @@ def segment_search(
     elif status == "missing":
         qs = qs.filter(klaviyo_missing_since__isnull=False)
     query = query.strip()
-    ordering = {
-        "name": ["name", "pk"],
-        "-name": ["-name", "-pk"],
-        "updated": ["updated_at", "pk"],
-        "-updated": ["-updated_at", "-pk"],
-    }.get(order, ["name", "pk"])
-    if query:
-        qs = qs.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
-        exact = Case(
-            When(external_id=query, then=Value(0)), default=Value(1), output_field=IntegerField()
+    ordering = _ORDERING.get(order, _ORDERING["name"])
+    if not query:
+        return qs.order_by(*ordering)
+    qs = qs.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+    # Only sort on "is it the exact ID" when such a segment exists: the plain ordering can then
+    # walk the (channel, name) index and stop after one page instead of sorting every match.
+    # The lookup uses the unique (channel, external_id) index, so it costs one cheap query.
+    exact_pk = (
+        Segment.objects.filter(channel=channel, external_id=query)
+        .exclude(external_id="")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if exact_pk is None:
+        return qs.order_by(*ordering)
+    first = Case(When(pk=exact_pk, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return qs.order_by(first, *ordering)
+
+
+def segment_get(*, channel: Channel, pk: int) -> Segment | None:
+    """One segment of the channel, or None when it does not exist (any more)."""
+    return Segment.objects.filter(channel=channel, pk=pk).first()
+
+
+@dataclass(frozen=True)
+class SegmentUsage:
+    """Where one segment is used: audiences and campaigns that include or exclude it."""
+
+    audiences_including: list
+    audiences_excluding: list
+    campaigns_including: list
+    campaigns_excluding: list
+
+    @property
+    def audiences(self) -> list:
+        seen: dict[int, object] = {}
+        for audience in [*self.audiences_including, *self.audiences_excluding]:
+            seen.setdefault(audience.pk, audience)
+        return sorted(seen.values(), key=lambda a: (a.name.lower(), a.pk))
+
+    @property
+    def campaigns(self) -> list:
+        seen: dict[int, object] = {}
+        for campaign in [*self.campaigns_including, *self.campaigns_excluding]:
+            seen.setdefault(campaign.pk, campaign)
+        return sorted(seen.values(), key=lambda c: (c.name.lower(), c.pk))
+
+    @property
+    def in_use(self) -> bool:
+        return bool(
+            self.audiences_including
+            or self.audiences_excluding
+            or self.campaigns_including
+            or self.campaigns_excluding
         )
-        return qs.order_by(exact, *ordering)
-    return qs.order_by(*ordering)
+
+
+def segment_usage(*, segment: Segment) -> SegmentUsage:
+    """Every audience and campaign using the segment (four queries)."""
+    return SegmentUsage(
+        audiences_including=list(segment.included_in_audiences.order_by("name", "pk")),
+        audiences_excluding=list(segment.excluded_from_audiences.order_by("name", "pk")),
+        campaigns_including=list(segment.included_in_campaigns.order_by("name", "pk")),
+        campaigns_excluding=list(segment.excluded_from_campaigns.order_by("name", "pk")),
+    )
+
+
+def segment_usage_counts(segments: Iterable[Segment]) -> list[Segment]:
+    """Set `audience_count` and `campaign_count` on each segment; two queries for any number.
+
+    An audience (or campaign) that both includes and excludes a segment counts once.
+    """
+    from audiences.models import Audience
+    from campaigns.models import Campaign
+
+    segments = list(segments)
+    ids = [s.pk for s in segments]
+    counts = {}
+    for model, key in ((Audience, "audience"), (Campaign, "campaign")):
+        include = model.inclusion_segments.through
+        exclude = model.exclusion_segments.through
+        if ids:
+            pairs = (
+                include.objects.filter(segment_id__in=ids)
+                .values_list("segment_id", f"{key}_id")
+                .union(
+                    exclude.objects.filter(segment_id__in=ids).values_list(
+                        "segment_id", f"{key}_id"
+                    )
+                )
+            )
+            counts[key] = Counter(segment_id for segment_id, _ in pairs)
+        else:
+            counts[key] = Counter()
+    for segment in segments:
+        segment.audience_count = counts["audience"][segment.pk]
+        segment.campaign_count = counts["campaign"][segment.pk]
+    return segments

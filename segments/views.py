@@ -1,9 +1,285 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from access_audience.htmx import render_page
+from access_audience.pagination import paginate
 from channels_app.models import Channel
+from segments.forms import BulkForm, SegmentForm
+from segments.models import Segment
+from segments.selectors import (
+    STATUS_CHOICES,
+    clean_order,
+    clean_status,
+    segment_get,
+    segment_search,
+    segment_usage,
+    segment_usage_counts,
+)
+from segments.services import (
+    CopyConflict,
+    SegmentGone,
+    SegmentIdTaken,
+    SegmentInUse,
+    segment_bulk_set_active,
+    segment_copy_to_channel,
+    segment_create,
+    segment_delete,
+    segment_set_active,
+    segment_update,
+)
+
+PER_PAGE = 50
 
 
+def _search_state(params) -> dict[str, str]:
+    """The search the user is looking at, from the query string (bad values fall back)."""
+    return {
+        "query": (params.get("q") or "").strip()[:255],
+        "status": clean_status(params.get("status")),
+        "order": clean_order(params.get("order")),
+    }
+
+
+def _list_url(channel: Channel) -> str:
+    return reverse("segments:list", args=[channel.slug])
+
+
+def _back(request: HttpRequest, channel: Channel) -> str:
+    """Where to go after a write: the `next` page when it is ours, else the Segments tab."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return _list_url(channel)
+
+
+def _sort_links(order: str) -> dict[str, dict[str, str]]:
+    name_next = "-name" if order == "name" else "name"
+    updated_next = "updated" if order == "-updated" else "-updated"
+    return {
+        "name": {
+            "next": name_next,
+            "aria": {"name": "ascending", "-name": "descending"}.get(order, ""),
+        },
+        "updated": {
+            "next": updated_next,
+            "aria": {"updated": "ascending", "-updated": "descending"}.get(order, ""),
+        },
+    }
+
+
+def _permissions(request: HttpRequest) -> dict[str, bool]:
+    user = request.user
+    return {
+        "can_add": user.has_perm("segments.add_segment"),
+        "can_change": user.has_perm("segments.change_segment"),
+        "can_delete": user.has_perm("segments.delete_segment"),
+    }
+
+
+def _gone(request: HttpRequest, channel: Channel) -> HttpResponse:
+    messages.error(request, str(SegmentGone()))
+    if request.htmx:
+        # An empty answer swapped over the row removes it.
+        return HttpResponse("")
+    return redirect(_back(request, channel))
+
+
+@require_GET
+@permission_required("segments.view_segment", raise_exception=True)
 def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
     channel = get_object_or_404(Channel, slug=channel_slug)
-    return render(request, "segments/list.html", {"channel": channel})
+    state = _search_state(request.GET)
+    page_obj = paginate(segment_search(channel=channel, **state), request.GET.get("page"))
+    page_obj.object_list = segment_usage_counts(page_obj.object_list)
+    perms = _permissions(request)
+    context = {
+        "channel": channel,
+        "page_obj": page_obj,
+        "segments": page_obj.object_list,
+        "q": state["query"],
+        "status": state["status"],
+        "order": state["order"],
+        "filtered": bool(state["query"]) or state["status"] != "all",
+        "status_choices": STATUS_CHOICES,
+        "status_label": dict(STATUS_CHOICES)[state["status"]],
+        "sort": _sort_links(state["order"]),
+        "other_channels": (
+            list(Channel.objects.exclude(pk=channel.pk)) if perms["can_add"] else []
+        ),
+        **perms,
+    }
+    return render_page(request, "segments/list.html", context, partial="segment-results")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("segments.add_segment", raise_exception=True)
+def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    form = SegmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segment = segment_create(channel=channel, **form.cleaned_data)
+        except SegmentIdTaken as exc:
+            form.add_id_taken_error(exc.existing)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Added “{segment.name}” to {channel.name}.")
+            if "add_another" in request.POST:
+                return redirect("segments:add", channel.slug)
+            return HttpResponseRedirect(
+                f"{_list_url(channel)}?q={_quote(segment.external_id or segment.name)}"
+            )
+    return render(request, "segments/form.html", {"channel": channel, "form": form})
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+@require_GET
+@permission_required("segments.view_segment", raise_exception=True)
+def segment_detail(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    segment = get_object_or_404(Segment, channel=channel, pk=pk)
+    context = {
+        "channel": channel,
+        "segment": segment,
+        "usage": segment_usage(segment=segment),
+        **_permissions(request),
+    }
+    return render(request, "segments/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("segments.change_segment", raise_exception=True)
+def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    segment = segment_get(channel=channel, pk=pk)
+    if segment is None:
+        return _gone(request, channel)
+    initial = {"name": segment.name, "external_id": segment.external_id, "link": segment.link}
+    form = SegmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segment_update(segment=segment, **form.cleaned_data)
+        except SegmentGone:
+            return _gone(request, channel)
+        except SegmentIdTaken as exc:
+            form.add_id_taken_error(exc.existing)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved “{segment.name}”.")
+            return redirect(_back(request, channel))
+    next_url = _back(request, channel)
+    context = {"channel": channel, "form": form, "segment": segment, "next": next_url}
+    return render(request, "segments/form.html", context)
+
+
+@require_POST
+@permission_required("segments.change_segment", raise_exception=True)
+def segment_set_active_view(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    """Make one segment active (active=1) or inactive (active=0): a row button or a plain form."""
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    segment = segment_get(channel=channel, pk=pk)
+    if segment is None:
+        return _gone(request, channel)
+    is_active = request.POST.get("active") == "1"
+    try:
+        segment_set_active(segment=segment, is_active=is_active)
+    except SegmentGone:
+        return _gone(request, channel)
+    state = "active" if is_active else "inactive"
+    messages.success(request, f"“{segment.name}” is now {state}.")
+    if request.htmx:
+        context = {"channel": channel, "segment": segment_usage_counts([segment])[0]}
+        context.update(_permissions(request))
+        return render(request, "segments/list.html#segment-row", context)
+    return redirect(_back(request, channel))
+
+
+@require_POST
+@permission_required("segments.change_segment", raise_exception=True)
+def segment_bulk(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    """Activate, deactivate or copy the ticked segments, or every segment matching the search."""
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    form = BulkForm(request.POST, channel=channel)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_back(request, channel))
+    data = form.cleaned_data
+    if data["select_all"]:
+        selection = segment_search(
+            channel=channel, query=data["q"], status=clean_status(data["status"])
+        )
+    else:
+        selection = Segment.objects.filter(channel=channel, pk__in=data["segment"])
+    action = data["action"]
+    if action == "copy":
+        if not request.user.has_perm("segments.add_segment"):
+            raise PermissionDenied
+        target = data["target"]
+        try:
+            result = segment_copy_to_channel(segments=selection, target=target)
+        except CopyConflict as exc:
+            messages.error(request, str(exc))
+        else:
+            text = f"Copied {_count(result.copied)} to {target.name}."
+            if result.skipped:
+                text += (
+                    f" Skipped {_count(result.skipped)} that {target.name} already has "
+                    "(same Segment ID, or same name for segments without ID)."
+                )
+            messages.success(request, text)
+    else:
+        changed = segment_bulk_set_active(segments=selection, is_active=action == "activate")
+        verb = "Activated" if action == "activate" else "Deactivated"
+        if changed:
+            messages.success(request, f"{verb} {_count(changed)}.")
+        else:
+            state = "active" if action == "activate" else "inactive"
+            messages.info(request, f"Nothing changed: the selected segments were already {state}.")
+    return redirect(_back(request, channel))
+
+
+def _count(n: int) -> str:
+    return f"{n:,} segment" if n == 1 else f"{n:,} segments"
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("segments.delete_segment", raise_exception=True)
+def segment_delete_view(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    segment = segment_get(channel=channel, pk=pk)
+    if segment is None:
+        return _gone(request, channel)
+    if request.method == "POST":
+        try:
+            segment_delete(segment=segment)
+        except SegmentGone:
+            return _gone(request, channel)
+        except SegmentInUse as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Deleted “{segment.name}”.")
+            return redirect("segments:list", channel.slug)
+    context = {
+        "channel": channel,
+        "segment": segment,
+        "usage": segment_usage(segment=segment),
+        **_permissions(request),
+    }
+    return render(request, "segments/delete.html", context)

@@ -1,0 +1,71 @@
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from audiences.models import Audience
+from audiences.picker import PickerValue, SegmentPickerField
+from channels_app.models import Channel
+
+
+class VolumeField(forms.IntegerField):
+    """A whole number ≥ 0 that may be typed with thousands separators (12,500 or 12 500)."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = re.sub(r"[\s,_'\u2019]", "", value)
+        return super().to_python(value)
+
+
+class AudienceForm(forms.Form):
+    name = forms.CharField(
+        max_length=255,
+        help_text="A descriptive label, e.g. “Highly engaged” or “Repeat buyers”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    estimated_volume = VolumeField(
+        required=False,
+        min_value=0,
+        label="Estimated volume",
+        help_text="An approximate number of contacts, for reference.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"invalid": "Enter a whole number of contacts, like 12,500."},
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    segments = SegmentPickerField(
+        label="Segments",
+        help_text="Contacts in any included segment, except those in any excluded segment.",
+    )
+
+    def __init__(self, *args, channel: Channel, audience: Audience | None = None, **kwargs):
+        if audience is not None and not kwargs.get("data") and not args:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": audience.name,
+                    "estimated_volume": audience.estimated_volume,
+                    "version": audience.version,
+                    "segments": PickerValue(
+                        include=list(audience.inclusion_segments.all()),
+                        exclude=list(audience.exclusion_segments.all()),
+                    ),
+                },
+            )
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        self.audience = audience
+        existing = []
+        if audience is not None:
+            existing = [s.pk for s in audience.inclusion_segments.all()]
+            existing += [s.pk for s in audience.exclusion_segments.all()]
+        self.fields["segments"].configure(
+            channel=channel, require_inclusion=True, keep_inactive_ids=existing
+        )
+
+    def apply_service_error(self, error: ValidationError) -> None:
+        """Show a service's ValidationError on the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)

@@ -1,0 +1,82 @@
+"""Reads of audiences, shaped so each page runs a fixed number of queries."""
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from audiences.models import Audience
+from channels_app.models import Channel
+from segments.models import Segment
+
+
+def _segments() -> QuerySet[Segment]:
+    return Segment.objects.only("pk", "name", "is_active", "channel_id").order_by("name", "pk")
+
+
+def _campaign_count():
+    from campaigns.models import Campaign
+
+    counts = (
+        Campaign.objects.filter(audience=OuterRef("pk"))
+        .order_by()
+        .values("audience")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def audience_list(*, channel: Channel, query: str = "") -> QuerySet[Audience]:
+    """The channel's audiences matching `query` in the name, with their segments and usage.
+
+    Three queries for any page: the audiences (with a campaign count), their inclusion
+    segments and their exclusion segments.
+    """
+    qs = Audience.objects.filter(channel=channel)
+    query = query.strip()
+    if query:
+        qs = qs.filter(name__icontains=query)
+    return (
+        qs.annotate(campaign_count=_campaign_count())
+        .prefetch_related(
+            Prefetch("inclusion_segments", queryset=_segments()),
+            Prefetch("exclusion_segments", queryset=_segments()),
+        )
+        .order_by("name", "pk")
+    )
+
+
+def audience_get(*, channel: Channel, pk: int) -> Audience:
+    """One audience of the channel with its segments and the campaigns using it (4 queries).
+
+    Raises Audience.DoesNotExist when it is not in this channel.
+    """
+    from campaigns.models import Campaign
+
+    return (
+        Audience.objects.filter(channel=channel, pk=pk)
+        .select_related("created_by", "updated_by")
+        .prefetch_related(
+            Prefetch("inclusion_segments", queryset=_segments()),
+            Prefetch("exclusion_segments", queryset=_segments()),
+            Prefetch(
+                "campaigns",
+                queryset=Campaign.objects.only(
+                    "pk", "name", "status", "send_at", "audience_id"
+                ).order_by("send_at", "pk"),
+            ),
+        )
+        .get()
+    )
+
+
+def audience_options(*, channel: Channel) -> QuerySet[Audience]:
+    """The channel's audiences for a dropdown (one query, names only)."""
+    return (
+        Audience.objects.filter(channel=channel)
+        .only("pk", "name", "channel_id")
+        .order_by("name", "pk")
+    )
+
+
+def channel_has_segments(*, channel: Channel) -> bool:
+    return Segment.objects.filter(channel=channel).exists()

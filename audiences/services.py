@@ -1,0 +1,239 @@
+"""Every write to an audience goes through here, so the rules hold for forms, admin and scripts.
+
+Rules: a name (unique per channel, case-insensitive), at least one inclusion segment, no segment
+both included and excluded, every segment of the audience's channel, and no inactive segment
+newly added (one already in the audience stays and is flagged where shown).
+"""
+
+from collections.abc import Sequence
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audiences.models import Audience
+from channels_app.models import Channel
+from segments.models import Segment
+
+NAME_TAKEN = "This channel already has an audience named “{name}”. Choose another name."
+COPY_SUFFIX = " (copy)"
+
+
+class AudienceChanged(Exception):
+    """The audience was saved by someone else since the form was opened."""
+
+    def __init__(self, current: Audience):
+        self.current = current
+        super().__init__(
+            f"“{current.name}” was changed by someone else meanwhile (now version "
+            f"{current.version})."
+        )
+
+
+def _user(user: AbstractBaseUser | None):
+    return user if (user is not None and user.is_authenticated) else None
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Give the audience a name."]})
+    if len(name) > 255:
+        raise ValidationError({"name": ["Keep the name to 255 characters or fewer."]})
+    return name
+
+
+def _check_volume(estimated_volume: int | None) -> None:
+    if estimated_volume is not None and estimated_volume < 0:
+        raise ValidationError({"estimated_volume": ["The estimated volume cannot be negative."]})
+
+
+def _check_name_free(*, channel: Channel, name: str, exclude_pk: int | None = None) -> None:
+    taken = Audience.objects.filter(channel=channel, name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError({"name": [NAME_TAKEN.format(name=name)]})
+
+
+def audience_check_segments(
+    *,
+    channel: Channel,
+    include: Sequence[Segment | int],
+    exclude: Sequence[Segment | int],
+    existing_ids: Sequence[int] = (),
+) -> tuple[list[Segment], list[Segment]]:
+    """The inclusion and exclusion segments, re-read from the database and checked.
+
+    Raises ValidationError (key "segments") when a rule is broken; `existing_ids` are segments
+    the audience already has, which may stay even though inactive.
+    """
+    inc_ids = list(dict.fromkeys(s.pk if isinstance(s, Segment) else int(s) for s in include))
+    exc_ids = list(dict.fromkeys(s.pk if isinstance(s, Segment) else int(s) for s in exclude))
+    found = {s.pk: s for s in Segment.objects.filter(pk__in=inc_ids + exc_ids)}
+    errors = []
+    if not inc_ids:
+        errors.append("Choose at least one segment to include.")
+    missing = [i for i in inc_ids + exc_ids if i not in found]
+    if missing:
+        errors.append("Some chosen segments no longer exist. Choose them again.")
+    foreign = [s.name for s in found.values() if s.channel_id != channel.pk]
+    if foreign:
+        errors.append(
+            f"Only segments of the {channel.name} channel can be used, not: {', '.join(foreign)}."
+        )
+    both = [found[i].name for i in inc_ids if i in exc_ids and i in found]
+    if both:
+        errors.append(f"A segment cannot be both included and excluded: {', '.join(both)}.")
+    existing = set(existing_ids)
+    inactive = [s.name for s in found.values() if not s.is_active and s.pk not in existing]
+    if inactive:
+        errors.append(f"Inactive segments cannot be added: {', '.join(sorted(inactive))}.")
+    if errors:
+        raise ValidationError({"segments": errors})
+    return [found[i] for i in inc_ids], [found[i] for i in exc_ids]
+
+
+def _save_name_safely(save) -> None:
+    """Run a write that may hit the unique name constraint (a race with another save)."""
+    try:
+        with transaction.atomic():
+            save()
+    except IntegrityError as exc:
+        if "audience_unique_name_per_channel" in str(exc) or "UNIQUE" in str(exc).upper():
+            raise ValidationError(
+                {"name": ["Another audience with this name was saved just now. Choose another."]}
+            ) from exc
+        raise
+
+
+@transaction.atomic
+def audience_create(
+    *,
+    channel: Channel,
+    name: str,
+    include: Sequence[Segment | int],
+    exclude: Sequence[Segment | int] = (),
+    estimated_volume: int | None = None,
+    user: AbstractBaseUser | None = None,
+    allow_inactive_ids: Sequence[int] = (),
+) -> Audience:
+    """Create an audience of `channel` from inclusion and exclusion segments."""
+    name = _clean_name(name)
+    _check_volume(estimated_volume)
+    _check_name_free(channel=channel, name=name)
+    inc, exc = audience_check_segments(
+        channel=channel, include=include, exclude=exclude, existing_ids=allow_inactive_ids
+    )
+    audience = Audience(
+        channel=channel,
+        name=name,
+        estimated_volume=estimated_volume,
+        created_by=_user(user),
+        updated_by=_user(user),
+    )
+    _save_name_safely(audience.save)
+    audience.inclusion_segments.set(inc)
+    audience.exclusion_segments.set(exc)
+    return audience
+
+
+@transaction.atomic
+def audience_update(
+    *,
+    audience: Audience,
+    name: str,
+    include: Sequence[Segment | int],
+    exclude: Sequence[Segment | int] = (),
+    estimated_volume: int | None = None,
+    version: int | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Audience:
+    """Save new values; refuse with AudienceChanged if `version` is no longer the current one."""
+    name = _clean_name(name)
+    _check_volume(estimated_volume)
+    _check_name_free(channel=audience.channel, name=name, exclude_pk=audience.pk)
+    existing = set(audience.inclusion_segments.values_list("pk", flat=True))
+    existing |= set(audience.exclusion_segments.values_list("pk", flat=True))
+    inc, exc = audience_check_segments(
+        channel=audience.channel, include=include, exclude=exclude, existing_ids=list(existing)
+    )
+    expected = audience.version if version is None else version
+    fields = {
+        "name": name,
+        "estimated_volume": estimated_volume,
+        "updated_by": _user(user),
+        "version": F("version") + 1,
+    }
+    updated = 0
+
+    def save() -> None:
+        nonlocal updated
+        # A conditional UPDATE: of two saves from the same version only the first matches.
+        updated = Audience.objects.filter(pk=audience.pk, version=expected).update(
+            **fields, updated_at=timezone.now()
+        )
+
+    _save_name_safely(save)
+    if not updated:
+        current = Audience.objects.filter(pk=audience.pk).first()
+        if current is None:
+            raise ValidationError("This audience was deleted meanwhile.")
+        raise AudienceChanged(current)
+    audience.refresh_from_db()
+    audience.inclusion_segments.set(inc)
+    audience.exclusion_segments.set(exc)
+    return audience
+
+
+def _copy_name(audience: Audience) -> str:
+    """“<name> (copy)”, or “<name> (copy 2)”, “(copy 3)” … when taken in the channel."""
+    base = audience.name
+    if len(base) + len(" (copy 999)") > 255:
+        base = base[: 255 - len(" (copy 999)")].rstrip()
+    stem = f"{base}{COPY_SUFFIX[:-1]}"  # "<name> (copy"
+    taken = {
+        n.lower()
+        for n in Audience.objects.filter(
+            channel_id=audience.channel_id, name__istartswith=stem
+        ).values_list("name", flat=True)
+    }
+    candidate = f"{base}{COPY_SUFFIX}"
+    number = 2
+    while candidate.lower() in taken:
+        candidate = f"{stem} {number})"
+        number += 1
+    return candidate
+
+
+def audience_clone(*, audience: Audience, user: AbstractBaseUser | None = None) -> Audience:
+    """A copy named “<name> (copy)” (numbered if taken) with the same segments and volume.
+
+    Inactive segments of the original come along (they are part of its definition), flagged.
+    """
+    include = list(audience.inclusion_segments.values_list("pk", flat=True))
+    exclude = list(audience.exclusion_segments.values_list("pk", flat=True))
+    for _attempt in range(5):
+        try:
+            return audience_create(
+                channel=audience.channel,
+                name=_copy_name(audience),
+                include=include,
+                exclude=exclude,
+                estimated_volume=audience.estimated_volume,
+                user=user,
+                allow_inactive_ids=include + exclude,
+            )
+        except ValidationError as exc:
+            # Another clone took the name between our check and our insert: try the next one.
+            if "name" not in getattr(exc, "error_dict", {}):
+                raise
+    raise ValidationError("Could not find a free name for the copy. Try again.")
+
+
+@transaction.atomic
+def audience_delete(*, audience: Audience) -> None:
+    """Delete an audience. Campaigns that used it keep their own targeting and snapshot."""
+    audience.delete()

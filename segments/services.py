@@ -1,0 +1,254 @@
+"""Every write to segments made from the Segments tab and the admin.
+
+The Klaviyo sync and the CSV upload write segments in bulk through their own services.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from channels_app.models import Channel
+from segments.models import Segment
+from segments.selectors import SegmentUsage, segment_usage
+
+COPY_BATCH_SIZE = 1000
+
+
+class SegmentIdTaken(Exception):
+    """The channel already has a segment with this Segment ID."""
+
+    def __init__(self, existing: Segment | None):
+        self.existing = existing
+        name = f"“{existing.name}”" if existing else "another segment"
+        super().__init__(f"This Segment ID is already used by {name} in this channel.")
+
+
+class SegmentGone(Exception):
+    """The segment was deleted meanwhile (another tab, another user, a sync)."""
+
+    def __init__(self):
+        super().__init__("This segment no longer exists: someone deleted it meanwhile.")
+
+
+class SegmentInUse(Exception):
+    """The segment is used by audiences or campaigns and cannot be deleted."""
+
+    def __init__(self, usage: SegmentUsage):
+        self.usage = usage
+        parts = []
+        if usage.audiences:
+            parts.append(f"{len(usage.audiences)} audience(s)")
+        if usage.campaigns:
+            parts.append(f"{len(usage.campaigns)} campaign(s)")
+        super().__init__(
+            f"This segment is used by {' and '.join(parts)}, so it cannot be deleted. "
+            "Remove it from them first, or make it inactive instead."
+        )
+
+
+class CopyConflict(Exception):
+    """Another change gave the target channel one of the copied Segment IDs meanwhile."""
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    copied: int
+    skipped: int
+
+
+def _clean_fields(*, name: str, external_id: str, link: str) -> dict[str, str]:
+    fields = {"name": name.strip(), "external_id": external_id.strip(), "link": link.strip()}
+    probe = Segment(**fields)
+    # Field rules (required name, lengths, http/https links) live on the model.
+    probe.clean_fields(exclude=["channel", "source", "kind", "is_active"])
+    return fields
+
+
+def _existing_with_id(channel: Channel, external_id: str, exclude_pk: int | None = None):
+    if not external_id:
+        return None
+    qs = Segment.objects.filter(channel=channel, external_id=external_id)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.first()
+
+
+@transaction.atomic
+def segment_create(
+    *,
+    channel: Channel,
+    name: str,
+    external_id: str = "",
+    link: str = "",
+    is_active: bool = True,
+    source: str = Segment.Source.MANUAL,
+) -> Segment:
+    """Add a segment to a channel.
+
+    Raises ValidationError for bad fields and SegmentIdTaken when the channel already has the
+    Segment ID (also when another request adds it at the same moment: the constraint decides).
+    """
+    fields = _clean_fields(name=name, external_id=external_id, link=link)
+    if existing := _existing_with_id(channel, fields["external_id"]):
+        raise SegmentIdTaken(existing)
+    segment = Segment(channel=channel, is_active=is_active, source=source, **fields)
+    try:
+        with transaction.atomic():
+            segment.save(force_insert=True)
+    except IntegrityError:
+        raise SegmentIdTaken(_existing_with_id(channel, fields["external_id"])) from None
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, name: str, external_id: str, link: str) -> Segment:
+    """Change a segment's name, Segment ID and link.
+
+    Raises ValidationError, SegmentIdTaken, or SegmentGone when it was deleted meanwhile.
+    """
+    fields = _clean_fields(name=name, external_id=external_id, link=link)
+    if existing := _existing_with_id(segment.channel, fields["external_id"], segment.pk):
+        raise SegmentIdTaken(existing)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            updated = Segment.objects.filter(pk=segment.pk).update(updated_at=now, **fields)
+    except IntegrityError:
+        raise SegmentIdTaken(
+            _existing_with_id(segment.channel, fields["external_id"], segment.pk)
+        ) from None
+    if not updated:
+        raise SegmentGone()
+    for key, value in fields.items():
+        setattr(segment, key, value)
+    segment.updated_at = now
+    return segment
+
+
+@transaction.atomic
+def segment_set_active(*, segment: Segment, is_active: bool) -> Segment:
+    """Make a segment active or inactive (idempotent: a double click changes nothing more).
+
+    Inactive segments are hidden from audience and campaign pickers and a Klaviyo sync neither
+    overrides nor re-adds them. Raises SegmentGone when it was deleted meanwhile.
+    """
+    now = timezone.now()
+    updated = Segment.objects.filter(pk=segment.pk).update(is_active=is_active, updated_at=now)
+    if not updated:
+        raise SegmentGone()
+    segment.is_active = is_active
+    segment.updated_at = now
+    return segment
+
+
+@transaction.atomic
+def segment_bulk_set_active(*, segments: QuerySet[Segment], is_active: bool) -> int:
+    """Make every segment of the queryset active or inactive; returns how many changed."""
+    return (
+        segments.order_by()
+        .exclude(is_active=is_active)
+        .update(is_active=is_active, updated_at=timezone.now())
+    )
+
+
+def segment_copy_to_channel(*, segments: QuerySet[Segment], target: Channel) -> CopyResult:
+    """Copy segments (name, Segment ID, link, status, source) to another channel.
+
+    Skips segments whose Segment ID the target channel already has; a segment without an ID is
+    skipped when the target has a segment without ID of the same name (case-insensitive), so
+    copying twice never duplicates. Raises CopyConflict (and copies nothing) when another change
+    adds one of the IDs to the target at the same moment.
+    """
+    copied = skipped = 0
+    # Read the selection first: SQLite cannot safely insert into a table it is iterating.
+    rows = list(
+        segments.order_by("pk").values_list(
+            "pk", "name", "external_id", "link", "is_active", "source", "kind"
+        )
+    )
+    try:
+        with transaction.atomic():
+            for start in range(0, len(rows), COPY_BATCH_SIZE):
+                c, s = _copy_batch(rows[start : start + COPY_BATCH_SIZE], target)
+                copied, skipped = copied + c, skipped + s
+    except IntegrityError:
+        raise CopyConflict(
+            f"{target.name} got one of these Segment IDs meanwhile. Nothing was copied; try again."
+        ) from None
+    return CopyResult(copied=copied, skipped=skipped)
+
+
+def _copy_batch(rows: list[tuple], target: Channel) -> tuple[int, int]:
+    ids = {row[2] for row in rows if row[2]}
+    names = {row[1].lower() for row in rows if not row[2]}
+    taken_ids = set(
+        Segment.objects.filter(channel=target, external_id__in=ids).values_list(
+            "external_id", flat=True
+        )
+    )
+    taken_names = set(
+        Segment.objects.filter(channel=target, external_id="")
+        .annotate(lower_name=Lower("name"))
+        .filter(lower_name__in=names)
+        .values_list("lower_name", flat=True)
+        if names
+        else []
+    )
+    new = []
+    for _pk, name, external_id, link, is_active, source, kind in rows:
+        key_taken = external_id in taken_ids if external_id else name.lower() in taken_names
+        if key_taken:
+            continue
+        if external_id:
+            taken_ids.add(external_id)
+        else:
+            taken_names.add(name.lower())
+        new.append(
+            Segment(
+                channel=target,
+                name=name,
+                external_id=external_id,
+                link=link,
+                is_active=is_active,
+                source=source,
+                kind=kind,
+            )
+        )
+    Segment.objects.bulk_create(new)
+    return len(new), len(rows) - len(new)
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment) -> None:
+    """Delete a segment that no audience or campaign uses.
+
+    Raises SegmentInUse (with the audiences and campaigns) otherwise, and SegmentGone when it
+    was deleted meanwhile. A Klaviyo sync may bring a deleted Klaviyo segment back.
+    """
+    locked = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+    if locked is None:
+        raise SegmentGone()
+    usage = segment_usage(segment=locked)
+    if usage.in_use:
+        raise SegmentInUse(usage)
+    locked.delete()
+
+
+__all__ = [
+    "CopyConflict",
+    "CopyResult",
+    "SegmentGone",
+    "SegmentIdTaken",
+    "SegmentInUse",
+    "ValidationError",
+    "segment_bulk_set_active",
+    "segment_copy_to_channel",
+    "segment_create",
+    "segment_delete",
+    "segment_set_active",
+    "segment_update",
+]

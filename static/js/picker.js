@@ -1,0 +1,84 @@
+// The segment picker (audiences/picker.py). Works by event delegation, so pickers swapped in by
+// htmx need no set-up. Without this script the picker is a plain form: every mark is a checkbox
+// and "Search" re-posts the form.
+(function () {
+  "use strict";
+
+  function pickerOf(el) { return el.closest("[data-picker]"); }
+
+  function ids(picker, mark) {
+    var name = picker.getAttribute("data-picker-name") + "-" + mark;
+    return Array.prototype.map.call(
+      picker.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked'),
+      function (box) { return Number(box.value); }
+    );
+  }
+
+  function refresh(picker) {
+    var include = ids(picker, "include");
+    var exclude = ids(picker, "exclude");
+    picker.querySelectorAll("[data-picker-count]").forEach(function (el) {
+      el.textContent = el.getAttribute("data-picker-count") === "include" ? include.length : exclude.length;
+    });
+    var selected = picker.querySelector("[data-picker-selected]");
+    var none = picker.querySelector("[data-picker-none]");
+    if (none && selected) none.hidden = selected.children.length > 0;
+    picker.dispatchEvent(new CustomEvent("picker:change", {
+      bubbles: true,
+      detail: { name: picker.getAttribute("data-picker-name"), include: include, exclude: exclude }
+    }));
+  }
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-picker-mark]")) return;
+    var picker = pickerOf(box);
+    var row = box.closest("[data-picker-row]");
+    if (!picker || !row) return;
+    if (box.checked) {
+      // Include and Exclude are exclusive: marking one clears the other.
+      row.querySelectorAll("[data-picker-mark]").forEach(function (other) {
+        if (other !== box) other.checked = false;
+      });
+      var selected = picker.querySelector("[data-picker-selected]");
+      if (selected && !selected.contains(row)) {
+        // Selected segments float to the top; drop a stale copy left there by an earlier un-mark.
+        var id = row.getAttribute("data-segment-id");
+        selected.querySelectorAll('[data-segment-id="' + id + '"]').forEach(function (old) { old.remove(); });
+        selected.appendChild(row);
+        box.focus();
+      }
+    }
+    refresh(picker);
+  });
+
+  // Enter in the search box searches (htmx) instead of submitting the surrounding form.
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.matches || !input.matches("[data-picker-query]")) return;
+    event.preventDefault();
+    if (window.htmx) {
+      window.htmx.trigger(input, "search");
+    } else {
+      var picker = pickerOf(input);
+      var button = picker && picker.querySelector("[data-picker-search]");
+      if (button && input.form) input.form.requestSubmit(button);
+    }
+  });
+
+  // After "Show more", keep keyboard focus in the list (on the first new row), not on nothing.
+  var pendingFocus = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.closest || !elt.closest(".picker-more")) return;
+    var list = elt.closest(".picker-results");
+    pendingFocus = { list: list, index: list.querySelectorAll("[data-picker-row]").length };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!pendingFocus) return;
+    var rows = pendingFocus.list.querySelectorAll("[data-picker-row]");
+    var row = rows[pendingFocus.index];
+    pendingFocus = null;
+    if (row) row.querySelector("[data-picker-mark]").focus();
+  });
+})();
