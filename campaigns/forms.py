@@ -1,9 +1,19 @@
+from dataclasses import dataclass
 from datetime import date
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.utils import timezone
 
+from audiences.models import Audience
+from audiences.picker import PickerValue, SegmentPickerField
+from campaigns import services
 from campaigns.models import Campaign
+from campaigns.services import audience_definition
+from campaigns.targeting import Changes, Definition, apply_changes, changes
 from channels_app.models import Channel
+from segments.validators import validate_http_url
 
 
 class CampaignFilterForm(forms.Form):
@@ -48,3 +58,226 @@ def parse_month(value: str | None, today: date) -> tuple[int, int]:
     except ValueError:
         pass
     return today.year, today.month
+
+
+class CampaignForm(forms.Form):
+    """The campaign form: channel first, then an audience of that channel, then the picker.
+
+    `loaded_channel` and `loaded_audience` record what the picker was last filled for, so a
+    changed channel or audience is noticed on the server (with or without JavaScript).
+    """
+
+    name = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    channel = forms.ChoiceField()
+    audience = forms.ChoiceField(required=False, label="Audience")
+    status = forms.ChoiceField(choices=Campaign.Status.choices)
+    send_at = forms.DateTimeField(
+        required=False,
+        label="Send time",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    link = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Link in the ESP",
+        validators=[validate_http_url],
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    loaded_channel = forms.CharField(required=False, widget=forms.HiddenInput)
+    loaded_audience = forms.CharField(required=False, widget=forms.HiddenInput)
+    segments = SegmentPickerField(
+        label="Segments",
+        help_text="Contacts in any included segment, except those in any excluded segment.",
+    )
+
+    def __init__(
+        self,
+        data=None,
+        *,
+        channels: list[Channel],
+        channel: Channel,
+        audiences: list[Audience],
+        base: Definition,
+        keep_inactive_ids=(),
+        initial=None,
+        campaign: Campaign | None = None,
+    ):
+        super().__init__(data, initial=initial)
+        self.channel = channel
+        self.campaign = campaign
+        self.audiences = {str(a.pk): a for a in audiences}
+        self.fields["channel"].choices = [(c.slug, c.name) for c in channels]
+        self.fields["audience"].choices = [("", "No audience (pick segments by hand)")] + [
+            (str(a.pk), a.name) for a in audiences
+        ]
+        self.fields["send_at"].help_text = f"Time zone: {timezone.get_current_timezone_name()}."
+        self.fields["segments"].configure(
+            channel=channel,
+            keep_inactive_ids=set(keep_inactive_ids) | base.inclusion | base.exclusion,
+            base_include_ids=sorted(base.inclusion),
+            base_exclude_ids=sorted(base.exclusion),
+            labels={"base": "from audience"},
+        )
+
+    def clean_audience(self) -> Audience | None:
+        value = self.cleaned_data.get("audience") or ""
+        return self.audiences.get(value)
+
+    def clean(self):
+        data = super().clean()
+        picker_ok = "segments" in data
+        if picker_ok:
+            include, exclude = data["segments"].include_ids, data["segments"].exclude_ids
+        else:
+            raw = self.fields["segments"].raw(self["segments"].value())
+            include, exclude = raw["include"], raw["exclude"]
+        try:
+            services.campaign_validate(
+                campaign=self.campaign,
+                channel=self.channel,
+                name=data.get("name", ""),
+                status=data.get("status", ""),
+                send_at=data.get("send_at"),
+                link=data.get("link", "") if "link" in data else "",
+                audience=data.get("audience"),
+                inclusion_ids=[int(i) for i in include if str(i).isdigit()],
+                exclusion_ids=[int(i) for i in exclude if str(i).isdigit()],
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                if field == "segments" and not picker_ok:
+                    continue  # the picker already says what is wrong with the segments
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, messages)
+                elif field not in self.fields:
+                    self.add_error(None, messages)
+        return data
+
+    def apply_service_error(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            target = field if field in self.fields and field != "__all__" else None
+            self.add_error("segments" if field == "segments" else target, messages)
+
+
+@dataclass
+class FormSetup:
+    """What the campaign form shows for a request: channel, its audiences, the picker's base."""
+
+    data: QueryDict | None
+    channel: Channel
+    audiences: list[Audience]
+    base: Definition
+    notices: list[str]
+    refreshed: bool
+
+
+def _ids(data: QueryDict, key: str) -> list[int]:
+    out = []
+    for value in data.getlist(key):
+        try:
+            out.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _audiences_of(channel: Channel) -> list[Audience]:
+    return list(Audience.objects.filter(channel=channel).order_by("name"))
+
+
+def follow_choices(
+    data: QueryDict, *, channels: list[Channel], fallback: Channel, prefix: str = "segments"
+) -> FormSetup:
+    """Bring a posted form in line with its channel and audience choices.
+
+    A new channel drops the old channel's segments and audience (segments never cross
+    channels). A new audience replaces the pre-filled segments with its own and keeps the
+    segments the user added by hand. Either way the form is shown again, not saved.
+    """
+    data = data.copy()
+    by_slug = {c.slug: c for c in channels}
+    channel = by_slug.get(data.get("channel", ""), fallback)
+    notices: list[str] = []
+    refreshed = False
+    keys = {k: f"{prefix}-{k}" for k in ("include", "exclude", "base_include", "base_exclude")}
+    loaded_channel = by_slug.get(data.get("loaded_channel", ""))
+    if loaded_channel is not None and loaded_channel != channel:
+        dropped = len(_ids(data, keys["include"])) + len(_ids(data, keys["exclude"]))
+        for key in keys.values():
+            data.setlist(key, [])
+        data["audience"] = ""
+        data["loaded_audience"] = ""
+        if dropped:
+            notices.append(
+                f"Removed {dropped} segment{'s' if dropped != 1 else ''} of {loaded_channel.name}: "
+                f"a {channel.name} campaign uses {channel.name} segments only."
+            )
+        refreshed = True
+    data["channel"] = channel.slug
+    data["loaded_channel"] = channel.slug
+    audiences = _audiences_of(channel)
+    chosen = data.get("audience", "")
+    if chosen != data.get("loaded_audience", ""):
+        audience = next((a for a in audiences if str(a.pk) == chosen), None)
+        old_base = Definition.of(_ids(data, keys["base_include"]), _ids(data, keys["base_exclude"]))
+        current = Definition.of(_ids(data, keys["include"]), _ids(data, keys["exclude"]))
+        delta = changes(old_base, current)
+        own = Changes(delta.added_inclusions, delta.added_exclusions, frozenset(), frozenset())
+        new_base = audience_definition(audience) if audience else Definition()
+        target = apply_changes(new_base, own)
+        data.setlist(keys["include"], sorted(target.inclusion))
+        data.setlist(keys["exclude"], sorted(target.exclusion))
+        data.setlist(keys["base_include"], sorted(new_base.inclusion))
+        data.setlist(keys["base_exclude"], sorted(new_base.exclusion))
+        data["audience"] = str(audience.pk) if audience else ""
+        data["loaded_audience"] = data["audience"]
+        refreshed = True
+    base = Definition.of(_ids(data, keys["base_include"]), _ids(data, keys["base_exclude"]))
+    return FormSetup(data, channel, audiences, base, notices, refreshed)
+
+
+def initial_setup(
+    *,
+    channel: Channel,
+    audience: Audience | None = None,
+    campaign: Campaign | None = None,
+) -> tuple[FormSetup, dict]:
+    """The unbound form's setup and initial values, for a new or an existing campaign."""
+    audiences = _audiences_of(channel)
+    if campaign is not None:
+        include = [s.pk for s in campaign.inclusion_segments.all()]
+        exclude = [s.pk for s in campaign.exclusion_segments.all()]
+        snapshot = campaign.audience_snapshot or {}
+        base = Definition.of(
+            (s["id"] for s in snapshot.get("inclusion", [])),
+            (s["id"] for s in snapshot.get("exclusion", [])),
+        )
+        initial = {
+            "name": campaign.name,
+            "status": campaign.status,
+            "send_at": timezone.localtime(campaign.send_at) if campaign.send_at else None,
+            "notes": campaign.notes,
+            "link": campaign.link,
+            "version": campaign.version,
+        }
+        audience = campaign.audience
+    else:
+        base = audience_definition(audience) if audience else Definition()
+        include, exclude = sorted(base.inclusion), sorted(base.exclusion)
+        initial = {"status": Campaign.Status.DRAFT}
+    initial.update(
+        channel=channel.slug,
+        loaded_channel=channel.slug,
+        audience=str(audience.pk) if audience else "",
+        loaded_audience=str(audience.pk) if audience else "",
+        segments=PickerValue(
+            include=include,
+            exclude=exclude,
+            base_include_ids=sorted(base.inclusion),
+            base_exclude_ids=sorted(base.exclusion),
+        ),
+    )
+    return FormSetup(None, channel, audiences, base, [], False), initial

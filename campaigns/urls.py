@@ -6,7 +6,9 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_create, name="create"),
     path("calendar/", views.campaign_calendar, name="calendar"),
+    path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/duplicate/", views.campaign_duplicate, name="duplicate"),
     path("<int:pk>/reapply/", views.campaign_reapply, name="reapply"),

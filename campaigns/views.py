@@ -9,9 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from audiences.models import Audience
+from audiences.picker import form_without_errors, picker_search_requested
+from campaigns import forms as forms_module
 from campaigns import selectors, services
-from campaigns.forms import CampaignFilterForm, parse_month
+from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
+from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
 
 
@@ -137,3 +141,140 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Deleted the campaign “{campaign.name}”.")
         return redirect(reverse("campaigns:list"))
     return render(request, "campaigns/delete.html", {"campaign": campaign})
+
+
+def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpResponse:
+    return render_page(
+        request,
+        "campaigns/form.html",
+        {"form": form, "setup": setup, "campaign": campaign, "conflict": conflict},
+        partial="campaign-form",
+    )
+
+
+def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):
+    setup = forms_module.follow_choices(
+        request.POST, channels=channels_for_request(request), fallback=fallback
+    )
+    for notice in setup.notices:
+        messages.info(request, notice)
+    keep = []
+    if campaign is not None:
+        keep = [s.pk for s in campaign.inclusion_segments.all()]
+        keep += [s.pk for s in campaign.exclusion_segments.all()]
+    form = CampaignForm(
+        setup.data,
+        channels=channels_for_request(request),
+        channel=setup.channel,
+        audiences=setup.audiences,
+        base=setup.base,
+        keep_inactive_ids=keep,
+        campaign=campaign,
+    )
+    return setup, form
+
+
+def _save_args(request, form: CampaignForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "user": request.user,
+        "channel": form.channel,
+        "name": data["name"],
+        "status": data["status"],
+        "send_at": data.get("send_at"),
+        "notes": data.get("notes", ""),
+        "link": data.get("link", ""),
+        "audience": data.get("audience"),
+        "inclusion_ids": data["segments"].include_ids,
+        "exclusion_ids": data["segments"].exclude_ids,
+    }
+
+
+def _should_redisplay(request, setup, form) -> bool:
+    """A channel/audience change or a picker search shows the form again instead of saving."""
+    if setup.refreshed or "_refresh" in request.POST or picker_search_requested(form):
+        if setup.refreshed and "_refresh" not in request.POST and not request.htmx:
+            messages.info(request, "The segments changed with your choice. Review them, then save.")
+        form_without_errors(form)
+        return True
+    return False
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("campaigns.add_campaign", raise_exception=True)
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    channels = channels_for_request(request)
+    if not channels:
+        messages.error(request, "There is no channel yet. An administrator adds channels.")
+        return redirect("campaigns:list")
+    if request.method == "GET":
+        channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
+        audience_id = _int(request.GET.get("audience"))
+        audience = (
+            Audience.objects.filter(channel=channel, pk=audience_id).first()
+            if audience_id
+            else None
+        )
+        setup, initial = forms_module.initial_setup(channel=channel, audience=audience)
+        form = CampaignForm(
+            channels=channels,
+            channel=channel,
+            audiences=setup.audiences,
+            base=setup.base,
+            initial=initial,
+        )
+        return _form_page(request, setup=setup, form=form)
+    setup, form = _bound_form(request, fallback=channels[0], campaign=None)
+    if not _should_redisplay(request, setup, form) and form.is_valid():
+        try:
+            campaign = services.campaign_create(**_save_args(request, form))
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” saved.")
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return _form_page(request, setup=setup, form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("campaigns.change_campaign", raise_exception=True)
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _campaign_or_404(pk)
+    if request.method == "GET":
+        setup, initial = forms_module.initial_setup(channel=campaign.channel, campaign=campaign)
+        keep = [s.pk for s in campaign.inclusion_segments.all()]
+        keep += [s.pk for s in campaign.exclusion_segments.all()]
+        form = CampaignForm(
+            channels=channels_for_request(request),
+            channel=campaign.channel,
+            audiences=setup.audiences,
+            base=setup.base,
+            keep_inactive_ids=keep,
+            initial=initial,
+            campaign=campaign,
+        )
+        return _form_page(request, setup=setup, form=form, campaign=campaign)
+    setup, form = _bound_form(request, fallback=campaign.channel, campaign=campaign)
+    conflict = None
+    if not _should_redisplay(request, setup, form) and form.is_valid():
+        try:
+            saved = services.campaign_update(
+                campaign=campaign,
+                expected_version=form.cleaned_data.get("version"),
+                **_save_args(request, form),
+            )
+        except services.CampaignChangedMeanwhile as exc:
+            conflict = exc.campaign
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Campaign “{saved.name}” saved.")
+            return redirect("campaigns:detail", pk=saved.pk)
+    return _form_page(request, setup=setup, form=form, campaign=campaign, conflict=conflict)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
