@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, ensure_default_channels, make_marketer
 
@@ -22,6 +23,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+# CI machines are small and busy: give assertions time before calling a page broken.
+expect.set_options(timeout=15_000)
 CSP_MESSAGE = re.compile(r"Content.Security.Policy", re.IGNORECASE)
 
 
