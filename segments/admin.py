@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
@@ -54,8 +55,8 @@ class SegmentAdmin(admin.ModelAdmin):
         # A segment stays in its channel; copy it to another channel from the Segments tab.
         return [*self.readonly_fields, "channel"] if obj else self.readonly_fields
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # replaced by delete_unused: usage is checked
         return actions
 
