@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from channels_app.models import Channel
-from integrations.uploads.reading import CsvFile, clean
+from integrations.uploads.reading import NO_DATA_ROWS, CsvFile, FileProblem, clean
 from segments.models import Segment
 from segments.validators import validate_http_url
 
@@ -41,6 +41,7 @@ class FieldSpec:
     required: bool
     help: str
     synonyms: tuple[str, ...]
+    words: tuple[str, ...] = ()  # a header containing one of these words, when no synonym fits
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,14 @@ class Importer:
                     mapping[spec.key] = {"column": column}
                     used.add(column)
                     break
+        for spec in self.fields:
+            if spec.key in mapping:
+                continue
+            for normalised, column in by_name.items():
+                if column not in used and set(normalised.split()) & set(spec.words):
+                    mapping[spec.key] = {"column": column}
+                    used.add(column)
+                    break
         return mapping
 
     def check_static(self, key: str, value: str) -> str | None:
@@ -199,6 +208,7 @@ class SegmentImporter(Importer):
             True,
             "The name shown everywhere in Access Audience.",
             ("segment name", "name", "segment", "segment title", "title", "segmentname"),
+            ("name", "nom", "nombre", "segment"),
         ),
         FieldSpec(
             "external_id",
@@ -215,6 +225,7 @@ class SegmentImporter(Importer):
                 "identifier",
                 "list id",
             ),
+            ("id", "identifier", "identifiant", "key"),
         ),
         FieldSpec(
             "link",
@@ -222,6 +233,7 @@ class SegmentImporter(Importer):
             False,
             "An http:// or https:// address.",
             ("link", "url", "segment url", "segment link", "href", "web link"),
+            ("link", "url", "lien", "href"),
         ),
         FieldSpec(
             "is_active",
@@ -230,6 +242,7 @@ class SegmentImporter(Importer):
             "true/false, yes/no, y/n, 1/0 or active/inactive. Not imported: new segments are "
             "active and existing ones keep their status.",
             ("active status", "active", "status", "is active", "enabled", "state"),
+            ("active", "status", "actif", "statut"),
         ),
     )
 
@@ -401,6 +414,11 @@ class _SegmentRun:
         return f"{spec_label} (fixed value)"
 
     def process(self, csv_file: CsvFile, on_progress) -> None:
+        self._process(csv_file, on_progress)
+        if self.result.total == 0:
+            raise FileProblem(NO_DATA_ROWS)
+
+    def _process(self, csv_file: CsvFile, on_progress) -> None:
         resolved = self.resolved
         getters = {}
         for key, (kind, where) in resolved.items():

@@ -55,6 +55,9 @@ _WESTERN_LOOKALIKES = {
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+NO_DATA_ROWS = "The file has a header row but no data rows. Add the rows below the header."
+
+
 class FileProblem(Exception):
     """The file cannot be read as a CSV table; the message is for the user."""
 
@@ -305,7 +308,5 @@ class CsvFile:
             if len(sample) < 10:
                 sample.append(row)
         if total == 0:
-            raise FileProblem(
-                "The file has a header row but no data rows. Add the segments below the header."
-            )
+            raise FileProblem(NO_DATA_ROWS)
         return header, total, sample
