@@ -23,6 +23,10 @@ class ChooseForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,text/csv"}),
+        error_messages={
+            "empty": "The file is empty. Choose a CSV file with a header row and data.",
+            "required": "Choose the CSV file to upload.",
+        },
     )
 
     def __init__(self, *args, **kwargs):
