@@ -1,6 +1,271 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from access_audience.htmx import render_page, wants_partial
+from access_audience.pagination import paginate
+from channels_app.models import Channel
+from integrations.uploads import selectors, services
+from integrations.uploads.forms import ChooseForm, MappingForm, ReadForm
+from integrations.uploads.importers import IMPORTERS, preview_rows
+from integrations.uploads.models import Upload
+from integrations.uploads.reading import (
+    FileProblem,
+    delimiter_label,
+    encoding_label,
+    neutralise,
+)
+from segments.selectors import segment_search
+
+ERRORS_ON_PAGE = 100
 
 
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _upload_or_404(pk: int) -> Upload:
+    try:
+        return selectors.upload_get(pk)
+    except Upload.DoesNotExist:
+        raise Http404("No such upload.") from None
+
+
+def _redirect_to_step(upload: Upload) -> HttpResponse:
+    if upload.status == Upload.Status.NEW:
+        name = "uploads:map" if upload.mapping and not upload.error_message else "uploads:read"
+        return redirect(name, pk=upload.pk)
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+@require_GET
+@permission_required("uploads.view_upload", raise_exception=True)
+def history(request: HttpRequest) -> HttpResponse:
+    """The Data page: every upload, newest first."""
+    page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
+    return render_page(
+        request, "uploads/history.html", {"page_obj": page_obj}, partial="upload-history"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("uploads.add_upload", raise_exception=True)
 def upload(request: HttpRequest) -> HttpResponse:
-    return render(request, "uploads/upload.html", {})
+    """Step 1: choose what to import, the channel and the file."""
+    if request.method == "POST":
+        form = ChooseForm(request.POST, request.FILES)
+        if form.is_valid():
+            new = services.upload_create(
+                user=request.user,
+                channel=form.cleaned_data["channel"],
+                object_type=form.cleaned_data["object_type"],
+                uploaded_file=form.cleaned_data["file"],
+            )
+            return redirect("uploads:read", pk=new.pk)
+    else:
+        slug = request.GET.get("channel", "")
+        channel = Channel.objects.filter(slug=slug).first() if slug else None
+        form = ChooseForm(initial={"channel": channel.slug if channel else None})
+    recent = selectors.upload_list()[:5]
+    return render_page(request, "uploads/upload.html", {"form": form, "recent": recent})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("uploads.add_upload", raise_exception=True)
+def read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2: what was detected, the first rows, and overrides for encoding and delimiter."""
+    upload = _upload_or_404(pk)
+    if upload.status != Upload.Status.NEW:
+        return _redirect_to_step(upload)
+    if request.method == "POST":
+        form = ReadForm(request.POST, current_encoding=upload.encoding)
+        if form.is_valid():
+            try:
+                upload = services.upload_read(
+                    upload=upload,
+                    encoding=form.cleaned_data["encoding"],
+                    delimiter=form.cleaned_data["delimiter"],
+                )
+            except (FileProblem, services.UploadConflict) as exc:
+                form.add_error(None, str(exc))
+            else:
+                if not wants_partial(request):
+                    return redirect("uploads:read", pk=upload.pk)
+                form = ReadForm(
+                    initial={"encoding": upload.encoding, "delimiter": upload.delimiter},
+                    current_encoding=upload.encoding,
+                )
+    else:
+        form = ReadForm(
+            initial={"encoding": upload.encoding, "delimiter": upload.delimiter},
+            current_encoding=upload.encoding,
+        )
+    context = {
+        "upload": upload,
+        "form": form,
+        "sample": selectors.upload_sample(upload),
+        "encoding_label": encoding_label(upload.encoding),
+        "delimiter_label": delimiter_label(upload.delimiter),
+        "detected_encoding_label": encoding_label(upload.detected_encoding),
+        "detected_delimiter_label": delimiter_label(upload.detected_delimiter),
+        "step": "read",
+    }
+    return render_page(request, "uploads/read.html", context, partial="upload-read")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("uploads.add_upload", raise_exception=True)
+def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 3: a column, a fixed value or nothing for each field; the first rows as they
+    would be imported (refreshed as the mapping changes)."""
+    upload = _upload_or_404(pk)
+    if upload.status != Upload.Status.NEW:
+        return _redirect_to_step(upload)
+    if upload.error_message or not upload.headers:
+        return redirect("uploads:read", pk=upload.pk)
+    importer = IMPORTERS[upload.object_type]
+    kwargs = {"importer": importer, "header": upload.headers}
+    mapping = upload.mapping
+    if request.method == "POST":
+        form = MappingForm(request.POST, **kwargs)
+        if form.is_valid():
+            try:
+                upload = services.upload_set_mapping(upload=upload, mapping=form.mapping())
+            except services.UploadConflict as exc:
+                messages.error(request, str(exc))
+            return redirect("uploads:detail", pk=upload.pk)
+        mapping = form.mapping() if hasattr(form, "cleaned_data") else mapping
+    elif "name_source" in request.GET:
+        # The mapping being edited (htmx refresh of the sample), not yet saved.
+        form = MappingForm(request.GET, **kwargs)
+        form.is_valid()
+        mapping = form.mapping()
+    else:
+        form = MappingForm(initial=MappingForm.initial_for(importer, mapping), **kwargs)
+    context = {
+        "upload": upload,
+        "form": form,
+        "fields": importer.fields,
+        "sample": preview_rows(importer, mapping, upload.headers, selectors.upload_sample(upload)),
+        "step": "map",
+    }
+    return render_page(request, "uploads/map.html", context, partial="mapped-sample")
+
+
+@require_GET
+@permission_required("uploads.view_upload", raise_exception=True)
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Steps 4 and 5: the dry run's preview, the import's progress and its summary."""
+    upload = _upload_or_404(pk)
+    errors = list(selectors.upload_errors(upload)[:ERRORS_ON_PAGE])
+    importer = IMPORTERS[upload.object_type]
+    context = {
+        "upload": upload,
+        "errors": errors,
+        "done": selectors.upload_progress(upload) if upload.is_running else 0,
+        "mapping_labels": importer.mapping_labels(upload.mapping),
+        "encoding_label": encoding_label(upload.encoding),
+        "delimiter_label": delimiter_label(upload.delimiter),
+        "step": upload.step,
+        "can_upload": request.user.has_perm("uploads.add_upload"),
+    }
+    return render_page(request, "uploads/detail.html", context, partial="upload-status")
+
+
+@require_POST
+@permission_required("uploads.add_upload", raise_exception=True)
+def start_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 5: Upload and Import."""
+    upload = _upload_or_404(pk)
+    try:
+        services.upload_import_start(
+            upload=upload, skip_invalid=request.POST.get("skip_invalid") == "on"
+        )
+    except services.UploadConflict as exc:
+        messages.warning(request, str(exc))
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+@require_POST
+@permission_required("uploads.add_upload", raise_exception=True)
+def remap(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload_or_404(pk)
+    try:
+        services.upload_back_to_mapping(upload=upload)
+    except services.UploadConflict as exc:
+        messages.warning(request, str(exc))
+        return redirect("uploads:detail", pk=upload.pk)
+    return redirect("uploads:map", pk=upload.pk)
+
+
+@require_POST
+@permission_required("uploads.add_upload", raise_exception=True)
+def abandon(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload_or_404(pk)
+    try:
+        services.upload_abandon(upload=upload)
+    except services.UploadConflict as exc:
+        messages.warning(request, str(exc))
+        return redirect("uploads:detail", pk=upload.pk)
+    messages.info(request, f"Upload of “{upload.file_name}” cancelled; its file was removed.")
+    return redirect("uploads:upload")
+
+
+@require_GET
+@permission_required("uploads.view_upload", raise_exception=True)
+def error_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Every invalid row of the last dry run or import, as CSV."""
+    upload = _upload_or_404(pk)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff"
+        yield writer.writerow(["Row", "Column", "Value", "Reason"])
+        for error in selectors.upload_errors(upload).iterator(chunk_size=2000):
+            yield writer.writerow(
+                [error.row, neutralise(error.column), neutralise(error.value), error.reason]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}-errors.csv"'
+    return response
+
+
+EXPORT_HEADER = ["Segment name", "Segment ID", "Link", "Status"]
+
+
+@require_GET
+@permission_required("segments.view_segment", raise_exception=True)
+def export_segments(request: HttpRequest, channel_slug: str) -> StreamingHttpResponse:
+    """The channel's segments (with the Segments tab's search and filter) as CSV, in the
+    shape the upload reads back unchanged."""
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    segments = segment_search(
+        channel=channel,
+        query=request.GET.get("q", ""),
+        status=request.GET.get("status", "all"),
+        order=request.GET.get("order", "name"),
+    ).values_list("name", "external_id", "link", "is_active")
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff"  # Excel opens UTF-8 correctly only with a BOM
+        yield writer.writerow(EXPORT_HEADER)
+        for name, external_id, link, active in segments.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    neutralise(name),
+                    neutralise(external_id),
+                    neutralise(link),
+                    "active" if active else "inactive",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{channel.slug}-segments.csv"'
+    return response

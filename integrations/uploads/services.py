@@ -1,0 +1,340 @@
+"""Every write of Data → Upload: storing a file, reading it, mapping, the dry run, the import,
+and cleaning up. `segments_import` is the one import used by the upload flow and the command."""
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.models import Channel
+from integrations.uploads.importers import IMPORTERS, SEGMENT, ImportResult, MappingProblem
+from integrations.uploads.models import Upload, UploadError
+from integrations.uploads.reading import CsvFile, FileProblem, check_encoding, detect
+
+logger = logging.getLogger(__name__)
+
+ABANDONED_AFTER = timedelta(days=1)
+ERROR_BATCH = 2000
+
+
+class UploadConflict(Exception):
+    """The upload is not in a state that allows this (double click, another tab)."""
+
+
+def upload_dir() -> Path:
+    path = Path(settings.UPLOAD_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def upload_path(upload: Upload) -> Path:
+    return upload_dir() / upload.stored_name
+
+
+def progress_path(upload: Upload) -> Path:
+    # Progress lives beside the file, not in the database: the import holds one transaction
+    # (all-or-nothing), so rows written to the database would stay invisible until the end.
+    return upload_dir() / f"upload-{upload.pk}.progress"
+
+
+def csv_file_for(upload: Upload) -> CsvFile:
+    return CsvFile(
+        upload_path(upload),
+        encoding=upload.encoding,
+        delimiter=upload.delimiter,
+        max_rows=settings.UPLOAD_MAX_ROWS,
+    )
+
+
+def segments_import(
+    *,
+    channel: Channel,
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    mapping: dict,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import segments from a CSV file into one channel.
+
+    Streams the file and writes in batches. All-or-nothing unless `skip_invalid`: with any
+    invalid row nothing is written (`result.rejected`). `dry_run` writes nothing and counts
+    what would happen. Raises FileProblem or MappingProblem for a file or mapping that cannot
+    be used at all.
+    """
+    csv_file = CsvFile(
+        path, encoding=encoding, delimiter=delimiter, max_rows=settings.UPLOAD_MAX_ROWS
+    )
+    return SEGMENT.run(
+        channel=channel,
+        csv_file=csv_file,
+        mapping=mapping,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        on_progress=on_progress,
+    )
+
+
+def upload_create(
+    *, user, channel: Channel, object_type: str, uploaded_file: UploadedFile
+) -> Upload:
+    """Store an uploaded file and read it (detecting encoding and delimiter)."""
+    uploads_cleanup()
+    stored_name = f"{uuid.uuid4().hex}.csv"
+    with open(upload_dir() / stored_name, "wb") as fh:
+        for chunk in uploaded_file.chunks():
+            fh.write(chunk)
+    upload = Upload.objects.create(
+        object_type=object_type,
+        channel=channel,
+        created_by=user,
+        file_name=Path(uploaded_file.name or "upload.csv").name[:255],
+        file_size=uploaded_file.size or 0,
+        stored_name=stored_name,
+    )
+    try:
+        detected = detect(upload_path(upload))
+    except FileProblem as exc:
+        upload.error_message = str(exc)
+        upload.encoding = upload.encoding or "utf-8"
+        upload.delimiter = upload.delimiter or ","
+        upload.save()
+        return upload
+    upload.detected_encoding = upload.encoding = detected.encoding
+    upload.detected_delimiter = upload.delimiter = detected.delimiter
+    upload.save()
+    return upload_read(upload=upload)
+
+
+def upload_read(*, upload: Upload, encoding: str | None = None, delimiter: str | None = None):
+    """Read the whole file with the detected (or the user's) encoding and delimiter: header,
+    row count and any problem that makes it unusable. A new header gets a suggested mapping."""
+    _require(upload, Upload.Status.NEW, "This upload can no longer be changed.")
+    if encoding:
+        upload.encoding = check_encoding(encoding)
+    if delimiter:
+        upload.delimiter = delimiter
+    try:
+        header, total, _sample = csv_file_for(upload).scan()
+    except FileProblem as exc:
+        upload.error_message = str(exc)
+        upload.headers = []
+        upload.total_rows = 0
+        upload.save()
+        return upload
+    if header != upload.headers or not upload.mapping:
+        upload.mapping = IMPORTERS[upload.object_type].suggest(header)
+    upload.headers = header
+    upload.total_rows = total
+    upload.error_message = ""
+    upload.save()
+    return upload
+
+
+def upload_set_mapping(*, upload: Upload, mapping: dict) -> Upload:
+    """Save the mapping (MappingProblem if it cannot be used) and start the dry run."""
+    _require(upload, Upload.Status.NEW, "This upload can no longer be changed.")
+    if upload.error_message or not upload.headers:
+        raise UploadConflict("Fix the file first: it could not be read.")
+    IMPORTERS[upload.object_type].resolve(mapping, upload.headers)
+    upload.mapping = mapping
+    upload.save(update_fields=["mapping", "updated_at"])
+    return upload_check_start(upload=upload)
+
+
+def upload_check_start(*, upload: Upload) -> Upload:
+    """Queue the dry run (preview)."""
+    from integrations.uploads.tasks import upload_run_task
+
+    _transition(upload, [Upload.Status.NEW, Upload.Status.CHECKED], Upload.Status.CHECKING)
+    _reset_counts(upload)
+    upload_run_task.enqueue(upload.pk, True)
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_import_start(*, upload: Upload, skip_invalid: bool) -> Upload:
+    """Queue the import (after a dry run). A second click finds it already queued."""
+    from integrations.uploads.tasks import upload_run_task
+
+    updated = Upload.objects.filter(pk=upload.pk, status=Upload.Status.CHECKED).update(
+        status=Upload.Status.QUEUED, skip_invalid=skip_invalid, updated_at=timezone.now()
+    )
+    if not updated:
+        upload.refresh_from_db()
+        raise UploadConflict(_conflict_message(upload))
+    upload_run_task.enqueue(upload.pk, False)
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_back_to_mapping(*, upload: Upload) -> Upload:
+    """Change the mapping again after a dry run."""
+    _transition(upload, [Upload.Status.CHECKED], Upload.Status.NEW)
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_run(*, upload_id: int, dry_run: bool) -> None:
+    """The background work: the dry run or the import of one upload, with progress, counts
+    and the error report recorded on the upload."""
+    upload = Upload.objects.select_related("channel").get(pk=upload_id)
+    expected = Upload.Status.CHECKING if dry_run else Upload.Status.QUEUED
+    if upload.status != expected:
+        return  # cancelled or already run (a task delivered twice)
+    if not dry_run:
+        Upload.objects.filter(pk=upload.pk).update(
+            status=Upload.Status.IMPORTING, updated_at=timezone.now()
+        )
+    progress = progress_path(upload)
+
+    def on_progress(done: int) -> None:
+        tmp = progress.with_suffix(".tmp")
+        tmp.write_text(str(done))
+        os.replace(tmp, progress)
+
+    result = None
+    try:
+        result = segments_import(
+            channel=upload.channel,
+            path=upload_path(upload),
+            encoding=upload.encoding,
+            delimiter=upload.delimiter,
+            mapping=upload.mapping,
+            dry_run=dry_run,
+            skip_invalid=upload.skip_invalid,
+            on_progress=on_progress,
+        )
+    except (FileProblem, MappingProblem) as exc:
+        status, message = Upload.Status.FAILED, str(exc)
+    except Exception:
+        logger.exception("Upload %s failed", upload.pk)
+        status = Upload.Status.FAILED
+        message = "The import stopped on an unexpected error. Nothing was written."
+    else:
+        message = ""
+        if dry_run:
+            status = Upload.Status.CHECKED
+        elif result.rejected:
+            status = Upload.Status.REJECTED
+            message = (
+                f"Nothing was imported: {result.invalid:,} "
+                f"row{'s are' if result.invalid != 1 else ' is'} invalid. Fix the file and "
+                "upload it again, or import with “Skip invalid rows”."
+            )
+        else:
+            status = Upload.Status.DONE
+    try:
+        UploadError.objects.filter(upload=upload).delete()
+        if result is not None:
+            _store_errors(upload, result)
+        fields = {"status": status, "error_message": message, "updated_at": timezone.now()}
+        if result is not None:
+            fields.update(
+                total_rows=result.total,
+                created_count=result.created,
+                updated_count=result.updated,
+                unchanged_count=result.unchanged,
+                invalid_count=result.invalid,
+            )
+        if status in Upload.FINISHED:
+            fields["finished_at"] = timezone.now()
+        Upload.objects.filter(pk=upload.pk).update(**fields)
+    finally:
+        if result is not None:
+            result.errors.close()
+        progress.unlink(missing_ok=True)
+    if not dry_run or status == Upload.Status.FAILED:
+        upload.refresh_from_db()
+        _remove_file(upload)
+
+
+def _store_errors(upload: Upload, result: ImportResult) -> None:
+    batch = []
+    for error in result.errors:
+        batch.append(
+            UploadError(
+                upload=upload,
+                row=error.row,
+                column=error.column[:255],
+                value=error.value[:255],
+                reason=error.reason[:500],
+            )
+        )
+        if len(batch) >= ERROR_BATCH:
+            UploadError.objects.bulk_create(batch)
+            batch = []
+    UploadError.objects.bulk_create(batch)
+
+
+def upload_abandon(*, upload: Upload) -> Upload:
+    """The user gives up on an upload that was not imported: its file is removed."""
+    _transition(upload, [Upload.Status.NEW, Upload.Status.CHECKED], Upload.Status.ABANDONED)
+    Upload.objects.filter(pk=upload.pk).update(finished_at=timezone.now())
+    upload.refresh_from_db()
+    _remove_file(upload)
+    return upload
+
+
+def uploads_cleanup(*, now=None) -> int:
+    """Remove the files of finished uploads, and abandon uploads left alone for a day.
+    Returns how many files were removed."""
+    now = now or timezone.now()
+    stale = Upload.objects.filter(
+        status__in=[Upload.Status.NEW, Upload.Status.CHECKED], updated_at__lt=now - ABANDONED_AFTER
+    )
+    stale.update(status=Upload.Status.ABANDONED, finished_at=now)
+    removed = 0
+    for upload in Upload.objects.filter(status__in=Upload.FINISHED).exclude(stored_name=""):
+        removed += _remove_file(upload)
+    return removed
+
+
+def _remove_file(upload: Upload) -> int:
+    if not upload.stored_name:
+        return 0
+    existed = upload_path(upload).exists()
+    upload_path(upload).unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk).update(stored_name="")
+    upload.stored_name = ""
+    return int(existed)
+
+
+def _reset_counts(upload: Upload) -> None:
+    Upload.objects.filter(pk=upload.pk).update(
+        created_count=0, updated_count=0, unchanged_count=0, invalid_count=0, error_message=""
+    )
+
+
+def _require(upload: Upload, status: str, message: str) -> None:
+    if upload.status != status:
+        raise UploadConflict(message)
+
+
+def _transition(upload: Upload, sources: list[str], target: str) -> None:
+    with transaction.atomic():
+        updated = Upload.objects.filter(pk=upload.pk, status__in=sources).update(
+            status=target, updated_at=timezone.now()
+        )
+    if not updated:
+        upload.refresh_from_db()
+        raise UploadConflict(_conflict_message(upload))
+
+
+def _conflict_message(upload: Upload) -> str:
+    if upload.status in (Upload.Status.QUEUED, Upload.Status.IMPORTING):
+        return "This upload is already being imported."
+    if upload.status == Upload.Status.CHECKING:
+        return "This upload is being checked; wait for the preview."
+    if upload.is_finished:
+        return f"This upload is finished ({upload.get_status_display().lower()})."
+    return "This upload changed in the meantime; the page shows where it is now."
