@@ -38,6 +38,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, channels, all, dry_run, **options):
+        self.verbosity = options.get("verbosity", 1)
         targets = self._channels(channels, all)
         names = ", ".join(channel.name for channel in targets)
         self.stdout.write(f"{'Dry run: ' if dry_run else ''}syncing {names} from Klaviyo.")
