@@ -6,4 +6,13 @@ app_name = "klaviyo"
 
 urlpatterns = [
     path("klaviyo/", views.klaviyo_settings, name="settings"),
+    path("klaviyo/key/", views.key_save, name="key-save"),
+    path("klaviyo/key/delete/", views.key_delete, name="key-delete"),
+    path("klaviyo/test/", views.connection_test, name="test"),
+    path(
+        "klaviyo/channels/<slug:channel_slug>/switch/", views.channel_switch, name="channel-switch"
+    ),
+    path("klaviyo/channels/<slug:channel_slug>/sync/", views.sync_start, name="sync-start"),
+    path("klaviyo/channels/<slug:channel_slug>/panel/", views.sync_panel, name="sync-panel"),
+    path("klaviyo/runs/<int:run_id>/", views.run_detail, name="run-detail"),
 ]

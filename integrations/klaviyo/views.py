@@ -1,6 +1,184 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The Integrations → Klaviyo page, the run pages and the Segments tab's sync panel."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from access_audience.htmx import render_page, wants_partial
+from access_audience.pagination import paginate
+from channels_app.models import Channel
+from integrations.klaviyo import crypto, selectors, services
+from integrations.klaviyo.forms import ApiKeyForm, ChannelSyncForm
+
+VIEW_RUNS = "klaviyo.view_syncrun"
+RUN_SYNC = "klaviyo.add_syncrun"
+MANAGE_KEY = "klaviyo.manage_klaviyo_key"
+SEGMENTS_CHANGED = "segments-changed"
+HISTORY_PER_PAGE = 20
 
 
+def _settings_context(request: HttpRequest, **extra) -> dict:
+    page_obj = paginate(
+        selectors.sync_run_list(), request.GET.get("page"), per_page=HISTORY_PER_PAGE
+    )
+    return {
+        "connection": selectors.connection_get(),
+        "can_manage_key": request.user.has_perm(MANAGE_KEY),
+        "can_sync": request.user.has_perm(RUN_SYNC),
+        "channels": selectors.channel_sync_list(),
+        "page_obj": page_obj,
+        "key_form": ApiKeyForm(),
+        **extra,
+    }
+
+
+@require_GET
+@permission_required(VIEW_RUNS, raise_exception=True)
 def klaviyo_settings(request: HttpRequest) -> HttpResponse:
-    return render(request, "klaviyo/settings.html", {})
+    return render_page(
+        request, "klaviyo/settings.html", _settings_context(request), partial="klaviyo-history"
+    )
+
+
+@require_POST
+@permission_required(MANAGE_KEY, raise_exception=True)
+def key_save(request: HttpRequest) -> HttpResponse:
+    if selectors.connection_get().from_environment:
+        messages.error(
+            request, "The key comes from KLAVIYO_API_KEY in the environment; change it there."
+        )
+        return redirect("klaviyo:settings")
+    form = ApiKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.klaviyo_key_save(api_key=form.cleaned_data["api_key"], user=request.user)
+        except crypto.EncryptionNotConfigured as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Klaviyo key saved. Use “Test connection” to check it.")
+            if wants_partial(request):
+                return HttpResponseClientRedirect(reverse("klaviyo:settings"))
+            return redirect("klaviyo:settings")
+    return render_page(
+        request,
+        "klaviyo/settings.html",
+        _settings_context(request, key_form=form),
+        partial="klaviyo-connection",
+    )
+
+
+@require_POST
+@permission_required(MANAGE_KEY, raise_exception=True)
+def key_delete(request: HttpRequest) -> HttpResponse:
+    if services.klaviyo_key_delete(user=request.user):
+        messages.success(request, "Klaviyo disconnected: the saved key was deleted.")
+    else:
+        messages.info(request, "There was no saved key to delete.")
+    return redirect("klaviyo:settings")
+
+
+@require_POST
+@permission_required(MANAGE_KEY, raise_exception=True)
+def connection_test(request: HttpRequest) -> HttpResponse:
+    result = services.klaviyo_connection_test()
+    if wants_partial(request):
+        return render(request, "klaviyo/settings.html#klaviyo-test-result", {"test_result": result})
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect("klaviyo:settings")
+
+
+@require_POST
+@permission_required(RUN_SYNC, raise_exception=True)
+def channel_switch(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    form = ChannelSyncForm(request.POST)
+    form.is_valid()  # a BooleanField that is not required is always valid
+    enabled = form.cleaned_data.get("enabled", False)
+    services.channel_sync_set(channel=channel, enabled=enabled)
+    if not wants_partial(request):
+        state = "on" if enabled else "off"
+        messages.success(request, f"Sync from Klaviyo is {state} for {channel.name}.")
+        return redirect("klaviyo:settings")
+    return render(
+        request,
+        "klaviyo/settings.html#klaviyo-channels",
+        {"channels": selectors.channel_sync_list(), "can_sync": True},
+    )
+
+
+@require_GET
+@permission_required(VIEW_RUNS, raise_exception=True)
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.sync_run_get(run_id=run_id)
+    if run is None:
+        raise Http404("No such sync run.")
+    return render_page(request, "klaviyo/run_detail.html", {"run": run}, partial="run-progress")
+
+
+# -- the Segments tab's panel ----------------------------------------------------------------
+
+
+def sync_panel_context(*, channel: Channel, user, notice: str = "", notice_run=None) -> dict:
+    """Everything the panel shows, in at most two queries."""
+    result = selectors.channel_last_result(channel=channel)
+    return {
+        "channel": channel,
+        "connection": selectors.connection_get(),
+        "result": result,
+        "run": result.run if result else None,
+        "can_view": user.has_perm(VIEW_RUNS),
+        "can_sync": user.has_perm(RUN_SYNC),
+        "notice": notice,
+        "notice_run": notice_run,
+    }
+
+
+def _panel_response(
+    request: HttpRequest, context: dict, *, watched_run_id: int | None
+) -> HttpResponse:
+    response = render(request, "klaviyo/segments_sync_panel.html", context)
+    run = context["run"]
+    if run and run.is_finished and watched_run_id == run.pk:
+        # The run this page was watching just ended: the segments table reloads itself.
+        trigger_client_event(response, SEGMENTS_CHANGED, {"run": run.pk, "status": run.status})
+    return response
+
+
+@require_POST
+@permission_required(RUN_SYNC, raise_exception=True)
+def sync_start(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    notice, notice_run, run_id = "", None, None
+    try:
+        run = services.sync_start(channel=channel, user=request.user)
+        run_id = run.pk
+    except services.NotConnected as error:
+        notice = str(error)
+    except services.SyncAlreadyRunning as error:
+        notice, notice_run = "A sync from Klaviyo is already running for this channel.", error.run
+    if not wants_partial(request):
+        if notice:
+            messages.error(request, notice)
+        else:
+            messages.success(request, "Sync from Klaviyo started.")
+        return redirect("segments:list", channel_slug=channel.slug)
+    context = sync_panel_context(
+        channel=channel, user=request.user, notice=notice, notice_run=notice_run
+    )
+    return _panel_response(request, context, watched_run_id=run_id)
+
+
+@require_GET
+@permission_required(VIEW_RUNS, raise_exception=True)
+def sync_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    try:
+        watched = int(request.GET.get("run", ""))
+    except ValueError:
+        watched = None
+    context = sync_panel_context(channel=channel, user=request.user)
+    return _panel_response(request, context, watched_run_id=watched)

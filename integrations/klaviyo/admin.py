@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from integrations.klaviyo.models import ChannelSyncSetting, KlaviyoAccount, SyncRun, SyncRunChannel
+
+
+@admin.register(KlaviyoAccount)
+class KlaviyoAccountAdmin(admin.ModelAdmin):
+    """Shows only the mask; the key is saved and replaced on the Integrations page."""
+
+    list_display = ["__str__", "connected_at", "connected_by"]
+    fields = ["key_mask", "connected_at", "connected_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SyncRunChannelInline(admin.TabularInline):
+    model = SyncRunChannel
+    extra = 0
+    can_delete = False
+    fields = [
+        "channel",
+        "in_progress",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped_inactive",
+        "marked_missing",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["pk", "created_at", "status", "trigger", "started_by", "items_fetched", "error"]
+    list_filter = ["status", "trigger"]
+    list_select_related = ["started_by"]
+    readonly_fields = [
+        "status",
+        "trigger",
+        "started_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "pages_fetched",
+        "items_fetched",
+        "segments_fetched",
+        "lists_fetched",
+        "error",
+    ]
+    inlines = [SyncRunChannelInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ChannelSyncSetting)
+class ChannelSyncSettingAdmin(admin.ModelAdmin):
+    list_display = ["channel", "enabled", "changed_at"]
+    list_editable = ["enabled"]

@@ -1,0 +1,392 @@
+"""HTTP client for the two Klaviyo endpoints the sync needs. HTTP only: no ORM here.
+
+Every call sends the pinned revision, a (connect, read) timeout and the private key in the
+Authorization header. The key is never put into an exception message or a log record.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# The one place the API revision is pinned (stable revisions only, never a ".pre" beta).
+REVISION = "2026-07-15"
+PAGE_SIZE = 10  # Klaviyo's maximum for /api/segments and /api/lists
+MAX_PAGES = 20_000  # 200,000 objects per kind: far beyond any real account, stops runaway cursors
+MAX_ATTEMPTS = 8  # per request, all retries included
+MAX_SERVER_ERROR_RETRIES = 3
+DEFAULT_WAIT_BUDGET = 180.0  # seconds of waiting (retries and slow-downs) allowed per client
+BACKOFF_START, BACKOFF_FACTOR, BACKOFF_CAP = 0.5, 1.5, 60.0
+RETRIED_STATUSES = {429, 500, 502, 503, 504, 524}
+
+KINDS = {
+    # kind -> (path, JSON:API type, sparse fieldset, scope)
+    "segment": ("/api/segments", "segment", "name", "segments:read"),
+    "list": ("/api/lists", "list", "name", "lists:read"),
+}
+_EXPECTED_AVAILABLE = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+class KlaviyoError(Exception):
+    """Base class; `str(error)` is a sentence fit for a user (never contains the key)."""
+
+
+class KlaviyoAuthError(KlaviyoError):
+    """401 (or a 400 authentication_failed): the key is missing, wrong or revoked."""
+
+
+class KlaviyoScopeError(KlaviyoError):
+    """403 permission_denied: the key lacks a scope."""
+
+    def __init__(self, message: str, *, scope: str):
+        super().__init__(message)
+        self.scope = scope
+
+
+class KlaviyoBlocked(KlaviyoError):
+    """403 answered with a web page instead of the API (a CDN bot check)."""
+
+
+class KlaviyoUnreachable(KlaviyoError):
+    """Connection refused, DNS failure, TLS error or timeout, after retries."""
+
+
+class KlaviyoThrottled(KlaviyoError):
+    """Still throttled (429) once the retry budget was spent."""
+
+    def __init__(self, message: str, *, retry_after: float | None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KlaviyoServerError(KlaviyoError):
+    """5xx from Klaviyo, after retries."""
+
+
+class KlaviyoRequestError(KlaviyoError):
+    """400/404/410 or another status that retrying cannot fix."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class KlaviyoBadResponse(KlaviyoError):
+    """A body that is not the JSON:API document expected (not JSON, truncated, wrong shape)."""
+
+
+class KlaviyoPaginationError(KlaviyoError):
+    """A cursor that loops, a next link to another host, or too many pages."""
+
+
+@dataclass(frozen=True, slots=True)
+class KlaviyoObject:
+    """A Klaviyo segment or list, as much of it as the sync uses."""
+
+    id: str
+    kind: str  # "segment" or "list"
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    kind: str
+    number: int
+    objects: list[KlaviyoObject]
+
+
+def _first_error(body: object) -> dict:
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0]
+    return {}
+
+
+def _retry_after_seconds(response: requests.Response, body: object) -> float | None:
+    """Retry-After (seconds or an HTTP date), else "Expected available in N seconds"."""
+    header = response.headers.get("Retry-After", "").strip()
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(header)
+                return max(0.0, when.timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    detail = str(_first_error(body).get("detail") or "")
+    match = _EXPECTED_AVAILABLE.search(detail)
+    if match:
+        return float(match.group(1))
+    return None
+
+
+class KlaviyoClient:
+    """Reads segments and lists from one Klaviyo account."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout: tuple[float, float] | None = None,
+        wait_budget: float = DEFAULT_WAIT_BUDGET,
+        max_pages: int = MAX_PAGES,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = (base_url or settings.KLAVIYO_API_URL).rstrip("/")
+        self.timeout = tuple(timeout or settings.KLAVIYO_TIMEOUT)
+        self.wait_budget = wait_budget
+        self.waited = 0.0
+        self.max_pages = max_pages
+        self._sleep = sleep
+        self._origin = urlsplit(self.base_url)[:2]
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Klaviyo-API-Key {api_key}",
+                "revision": REVISION,
+                "accept": "application/vnd.api+json",
+                # A retired revision must fail loudly (410), not silently answer in a newer shape.
+                "X-Klaviyo-Revision-Fall-Forward-Opt-Out": "1",
+                "User-Agent": "AccessAudience/1.0 (segment sync)",
+            }
+        )
+        self.requests_made = 0
+        self._ratelimit_pause = 0.0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> KlaviyoClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- public API -----------------------------------------------------------------------
+
+    def first_url(self, kind: str, *, page_size: int = PAGE_SIZE) -> str:
+        path, json_type, fields, _ = KINDS[kind]
+        return f"{self.base_url}{path}?fields[{json_type}]={fields}&page[size]={page_size}"
+
+    def iter_pages(self, kind: str) -> Iterator[Page]:
+        """Every page of segments or lists, following links.next exactly as given."""
+        url: str | None = self.first_url(kind)
+        seen: set[str] = set()
+        number = 0
+        while url:
+            if url in seen:
+                raise KlaviyoPaginationError(
+                    f"Klaviyo returned a page link it had already given while listing {kind}s "
+                    "(a cursor loop); stopped so the sync does not run forever."
+                )
+            if number >= self.max_pages:
+                raise KlaviyoPaginationError(
+                    f"Klaviyo kept returning pages of {kind}s past {self.max_pages:,}; stopped."
+                )
+            seen.add(url)
+            body = self._get(url, kind=kind)
+            number += 1
+            yield Page(kind=kind, number=number, objects=self._parse_objects(body, kind))
+            url = self._next_url(body, kind)
+
+    def check_access(self) -> None:
+        """One tiny request per endpoint; raises the KlaviyoError that explains what is wrong."""
+        scope_errors: list[KlaviyoScopeError] = []
+        for kind in ("list", "segment"):
+            try:
+                body = self._get(self.first_url(kind, page_size=1), kind=kind)
+                self._parse_objects(body, kind)
+            except KlaviyoScopeError as error:
+                scope_errors.append(error)
+        if len(scope_errors) == 2:
+            raise KlaviyoScopeError(
+                "The key lacks both the segments:read and lists:read scopes.",
+                scope="segments:read, lists:read",
+            )
+        if scope_errors:
+            raise scope_errors[0]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _wait(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        if seconds:
+            self._sleep(seconds)
+            self.waited += seconds
+
+    def _budget_left(self) -> float:
+        return max(0.0, self.wait_budget - self.waited)
+
+    def _get(self, url: str, *, kind: str) -> dict:
+        server_errors = 0
+        backoff = BACKOFF_START
+        last_problem = ""
+        for _attempt in range(MAX_ATTEMPTS):
+            if self._ratelimit_pause:
+                self._wait(min(self._ratelimit_pause, self._budget_left()))
+                self._ratelimit_pause = 0.0
+            try:
+                self.requests_made += 1
+                response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
+            except requests.Timeout:
+                last_problem = "did not answer in time"
+                response = None
+            except requests.RequestException:
+                last_problem = "could not be reached"
+                response = None
+
+            if response is None:
+                server_errors += 1
+                delay = self._jitter(backoff)
+                if server_errors > MAX_SERVER_ERROR_RETRIES or delay > self._budget_left():
+                    raise KlaviyoUnreachable(
+                        f"Klaviyo {last_problem} ({self.base_url}); tried "
+                        f"{server_errors} time{'s' if server_errors != 1 else ''}."
+                    )
+                logger.warning("Klaviyo %s; retrying in %.1f s", last_problem, delay)
+                self._wait(delay)
+                backoff = min(backoff * BACKOFF_FACTOR, BACKOFF_CAP)
+                continue
+
+            status = response.status_code
+            body = self._json_or_none(response)
+            if 200 <= status < 300:
+                if body is None:
+                    raise KlaviyoBadResponse(
+                        f"Klaviyo answered the {kind}s request with something that is not "
+                        f"valid JSON (HTTP {status}, {len(response.content):,} bytes); "
+                        "the page may have been cut off."
+                    )
+                self._note_rate_limit(response)
+                return body
+
+            if status in RETRIED_STATUSES:
+                if status == 429:
+                    told = _retry_after_seconds(response, body)
+                    delay = told if told is not None else self._jitter(backoff)
+                    # A little slack: retrying before the window reopens always fails.
+                    delay = delay + 0.05 if told is not None else delay
+                    if delay > self._budget_left():
+                        raise KlaviyoThrottled(
+                            "Klaviyo is throttling requests (HTTP 429) and the retry budget "
+                            f"is spent; try again in {max(1, round(delay))} seconds.",
+                            retry_after=delay,
+                        )
+                else:
+                    server_errors += 1
+                    delay = self._jitter(backoff)
+                    if server_errors > MAX_SERVER_ERROR_RETRIES or delay > self._budget_left():
+                        raise KlaviyoServerError(
+                            f"Klaviyo had a server error (HTTP {status}) listing {kind}s, "
+                            f"{server_errors} times in a row; try again later."
+                        )
+                logger.warning("Klaviyo answered HTTP %s; retrying in %.1f s", status, delay)
+                self._wait(delay)
+                backoff = min(backoff * BACKOFF_FACTOR, BACKOFF_CAP)
+                continue
+
+            raise self._error_for(status, body, kind)
+        raise KlaviyoServerError(
+            f"Klaviyo did not give a usable answer listing {kind}s after {MAX_ATTEMPTS} tries."
+        )
+
+    @staticmethod
+    def _jitter(seconds: float) -> float:
+        return seconds * random.uniform(0.5, 1.5)  # jitter, not cryptography
+
+    @staticmethod
+    def _json_or_none(response: requests.Response) -> object | None:
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def _note_rate_limit(self, response: requests.Response) -> None:
+        """Slow down before Klaviyo throttles, from the RateLimit-* headers."""
+        try:
+            limit = int(response.headers["RateLimit-Limit"].split(",")[0].split(";")[0])
+            remaining = int(response.headers["RateLimit-Remaining"].split(",")[0])
+            reset = float(response.headers["RateLimit-Reset"].split(",")[0])
+        except (KeyError, ValueError, IndexError):
+            return
+        if remaining <= 0:
+            self._ratelimit_pause = reset
+        elif limit > 0 and remaining < max(2, limit // 10):
+            # Spread what is left of the window over the time left in it.
+            self._ratelimit_pause = reset / (remaining + 1)
+
+    def _error_for(self, status: int, body: object, kind: str) -> KlaviyoError:
+        scope = KINDS[kind][3]
+        error = _first_error(body)
+        code = str(error.get("code") or "")
+        if status == 401 or code in {"authentication_failed", "not_authenticated"}:
+            return KlaviyoAuthError("Klaviyo rejected the API key (it is wrong or was revoked).")
+        if status == 403:
+            if body is None:
+                return KlaviyoBlocked(
+                    "Klaviyo refused the request with a web page instead of an API answer "
+                    "(HTTP 403, usually a temporary block by its network); try again later."
+                )
+            return KlaviyoScopeError(
+                f"The key lacks the {scope} scope; give the key that scope in Klaviyo.",
+                scope=scope,
+            )
+        if status == 410:
+            return KlaviyoRequestError(
+                f"Klaviyo no longer serves API revision {REVISION} (HTTP 410); "
+                "this app needs an update.",
+                status=status,
+            )
+        if status == 404:
+            return KlaviyoRequestError(
+                f"Klaviyo does not know the {kind}s endpoint at {self.base_url} (HTTP 404).",
+                status=status,
+            )
+        detail = str(error.get("detail") or error.get("title") or "").strip()[:200]
+        return KlaviyoRequestError(
+            f"Klaviyo refused the {kind}s request (HTTP {status})"
+            + (f": {detail}" if detail else "."),
+            status=status,
+        )
+
+    def _parse_objects(self, body: dict, kind: str) -> list[KlaviyoObject]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise KlaviyoBadResponse(f"Klaviyo's page of {kind}s has no list of data.")
+        objects = []
+        for item in data:
+            if not isinstance(item, dict) or not item.get("id"):
+                raise KlaviyoBadResponse(f"Klaviyo's page of {kind}s has an item without an id.")
+            attributes = item.get("attributes") or {}
+            name = attributes.get("name") if isinstance(attributes, dict) else None
+            object_id = str(item["id"]).strip()
+            if not name or not str(name).strip():
+                name = f"Unnamed Klaviyo {kind} {object_id}"
+            objects.append(KlaviyoObject(id=object_id, kind=kind, name=str(name).strip()))
+        return objects
+
+    def _next_url(self, body: dict, kind: str) -> str | None:
+        links = body.get("links") if isinstance(body, dict) else None
+        url = links.get("next") if isinstance(links, dict) else None
+        if not url:
+            return None
+        if not isinstance(url, str) or urlsplit(url)[:2] != self._origin:
+            # The key goes with every request: never follow a link to another host.
+            raise KlaviyoPaginationError(
+                f"Klaviyo's next-page link for {kind}s points outside {self.base_url}; stopped."
+            )
+        return url

@@ -1,0 +1,148 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from channels_app.models import Channel
+
+
+class KlaviyoAccount(models.Model):
+    """The connected Klaviyo account: one row at most, holding the private key encrypted."""
+
+    SINGLETON_PK = 1
+
+    encrypted_api_key = models.TextField(editable=False)
+    # Kept apart so the mask can be shown without decrypting the key.
+    key_last4 = models.CharField(max_length=4, editable=False)
+    connected_at = models.DateTimeField(default=timezone.now, editable=False)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = "Klaviyo account"
+        permissions = [("manage_klaviyo_key", "Can see and change the Klaviyo API key")]
+
+    def __str__(self) -> str:
+        return f"Klaviyo account (key {self.key_mask})"
+
+    @property
+    def key_mask(self) -> str:
+        return f"pk_…{self.key_last4}"
+
+
+class ChannelSyncSetting(models.Model):
+    """Whether `manage.py sync_klaviyo` (without options) syncs this channel."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="klaviyo_sync")
+    enabled = models.BooleanField("sync from Klaviyo", default=False)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "channel sync setting"
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {'on' if self.enabled else 'off'}"
+
+
+class SyncRun(models.Model):
+    """One sync from Klaviyo into one or more channels: who started it, progress, outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        USER = "user", "A user"
+        COMMAND = "command", "manage.py sync_klaviyo"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger, default=Trigger.USER)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="klaviyo_sync_runs",
+    )
+    channels = models.ManyToManyField(Channel, through="SyncRunChannel", related_name="+")
+    created_at = models.DateTimeField("queued at", default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life; a queued or running run silent for SYNC_STALE_AFTER_SECONDS is failed.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    items_fetched = models.PositiveIntegerField(default=0)
+    segments_fetched = models.PositiveIntegerField(default=0)
+    lists_fetched = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    # What kind of failure, for the command's exit code: no_key, key, klaviyo, conflict, unexpected.
+    error_kind = models.CharField(max_length=20, blank=True, default="", editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "Klaviyo sync run"
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="klaviyo_syncrun_status_hb")
+        ]
+
+    def __str__(self) -> str:
+        return f"Klaviyo sync #{self.pk} ({self.get_status_display().lower()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.is_active
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def started_by_label(self) -> str:
+        if self.trigger == self.Trigger.COMMAND:
+            return "manage.py sync_klaviyo"
+        return self.started_by.get_username() if self.started_by else "a deleted user"
+
+
+class SyncRunChannel(models.Model):
+    """A run's result for one channel. `in_progress` rows hold the per-channel lock."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="results")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    in_progress = models.BooleanField(default=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped_inactive = models.PositiveIntegerField("skipped (inactive)", default=0)
+    marked_missing = models.PositiveIntegerField("marked not in Klaviyo", default=0)
+
+    class Meta:
+        ordering = ["channel__position", "channel__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "channel"], name="klaviyo_run_channel_once"),
+            # At most one queued or running sync per channel, enforced by the database itself.
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=Q(in_progress=True),
+                name="klaviyo_one_sync_in_progress_per_channel",
+                violation_error_message="A Klaviyo sync is already running for this channel.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} → {self.channel}"

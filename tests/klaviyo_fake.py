@@ -1,0 +1,472 @@
+"""A fake Klaviyo API: a real HTTP server on 127.0.0.1 serving /api/segments and /api/lists.
+
+It checks the key, the scopes and the revision header, paginates by opaque cursor (page size at
+most 10, 400 above), honours sparse fieldsets and can be told to misbehave:
+
+    fake.fault("429", times=2)                     # 429 with Retry-After
+    fake.fault("429_no_retry_after", times=1)      # 429 whose detail says "Expected available in N"
+    fake.fault("429_bare", times=1)                # 429 with neither (client backs off)
+    fake.fault("500"|"502"|"503", times=3)
+    fake.fault("slow", times=1, seconds=2)         # answer after `seconds` (past the read timeout)
+    fake.fault("malformed_json", times=1)          # a cut-off JSON page
+    fake.fault("html_403", times=1)                # a CDN bot-check page
+    fake.fault("cursor_loop")                      # next link points back at the current page
+    fake.fault("repeat_item")                      # each page repeats the previous page's last item
+    fake.fault("foreign_next")                     # next link to another host
+    fake.rate_limit(limit=5, window=1.0)           # enforced fixed window with RateLimit-* headers
+
+A fault may be limited to one endpoint (`kind="segment"` or `"list"`) and start after some
+successful pages (`after=3`). Run it by hand:
+
+    python -m tests.klaviyo_fake --port 8765 --segments 5000 --lists 500 [--key pk_...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+DEFAULT_KEY = "pk_fake_0123456789abcdef0123456789ab"
+REVISION = "2026-07-15"
+PATHS = {"/api/segments": "segment", "/api/lists": "list"}
+SCOPES = {"segment": "segments:read", "list": "lists:read"}
+ALL_FIELDS = {
+    "segment": [
+        "name",
+        "created",
+        "updated",
+        "is_active",
+        "is_processing",
+        "is_starred",
+        "definition",
+    ],
+    "list": ["name", "created", "updated", "opt_in_process"],
+}
+FAULTS = {
+    "429",
+    "429_no_retry_after",
+    "429_bare",
+    "500",
+    "502",
+    "503",
+    "slow",
+    "malformed_json",
+    "html_403",
+    "cursor_loop",
+    "repeat_item",
+    "foreign_next",
+}
+
+
+def object_id(kind: str, n: int) -> str:
+    """Six characters, like Klaviyo's: S0000a for segment 10, L0001b for list 47."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    for _ in range(5):
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return ("S" if kind == "segment" else "L") + out
+
+
+@dataclass
+class Fault:
+    name: str
+    times: int | None  # None: forever
+    kind: str | None
+    after: int
+    params: dict
+
+
+class FakeKlaviyo:
+    """The server and its data. Use as a context manager or call start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        segments: int = 0,
+        lists: int = 0,
+        api_key: str = DEFAULT_KEY,
+        scopes: set[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.api_key = api_key
+        self.scopes = set(scopes if scopes is not None else SCOPES.values())
+        self.objects: dict[str, dict[str, str | None]] = {
+            "segment": {object_id("segment", i): f"Segment {i}" for i in range(segments)},
+            "list": {object_id("list", i): f"List {i}" for i in range(lists)},
+        }
+        self.faults: list[Fault] = []
+        self.requests: list[dict] = []
+        self.pages_served = {"segment": 0, "list": 0}
+        self._rate: tuple[int, float] | None = None
+        self._window_start = 0.0
+        self._window_count = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- control -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeKlaviyo:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeKlaviyo:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def fault(
+        self, name: str, *, times: int | None = 1, kind: str | None = None, after: int = 0, **params
+    ):
+        if name not in FAULTS:
+            raise ValueError(f"Unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
+        with self._lock:
+            self.faults.append(Fault(name, times, kind, after, params))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self._rate = None
+
+    def rate_limit(self, *, limit: int, window: float = 1.0) -> None:
+        with self._lock:
+            self._rate = (limit, window)
+            self._window_start, self._window_count = time.monotonic(), 0
+
+    def set(self, kind: str, object_id: str, name: str | None) -> None:
+        """Add or rename a segment or list."""
+        self.objects[kind][object_id] = name
+
+    def delete(self, kind: str, object_id: str) -> None:
+        self.objects[kind].pop(object_id, None)
+
+    @property
+    def data_requests(self) -> int:
+        return sum(1 for r in self.requests if r["path"] in PATHS)
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def _take_fault(self, kind: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.kind not in (None, kind) or self.pages_served[kind] < fault.after:
+                    continue
+                if fault.times is not None:
+                    if fault.times <= 0:
+                        continue
+                    fault.times -= 1
+                return fault
+        return None
+
+    def _rate_check(self) -> tuple[dict[str, str], float | None]:
+        """RateLimit-* headers, and the wait if this request is over the limit."""
+        with self._lock:
+            if self._rate is None:
+                return {
+                    "RateLimit-Limit": "750",
+                    "RateLimit-Remaining": "749",
+                    "RateLimit-Reset": "60",
+                }, None
+            limit, window = self._rate
+            now = time.monotonic()
+            if now - self._window_start >= window:
+                self._window_start, self._window_count = now, 0
+            reset = max(0.0, window - (now - self._window_start))
+            self._window_count += 1
+            remaining = max(0, limit - self._window_count)
+            headers = {
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": str(remaining),
+                "RateLimit-Reset": f"{reset:.2f}",
+            }
+            if self._window_count > limit:
+                return headers, reset
+            return headers, None
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(handler.path)
+        path = split.path.rstrip("/") or "/"
+        self.requests.append({"path": path, "query": split.query, "headers": dict(handler.headers)})
+        kind = PATHS.get(path)
+        if kind is None:
+            return _send_json(
+                handler, 404, _errors(404, "not_found", "Not found", "No such endpoint.")
+            )
+        if handler.headers.get("Authorization", "") != f"Klaviyo-API-Key {self.api_key}":
+            return _send_json(
+                handler,
+                401,
+                _errors(
+                    401,
+                    "not_authenticated",
+                    "Authentication credentials were not provided.",
+                    "Missing or invalid private key.",
+                ),
+            )
+        if not handler.headers.get("revision"):
+            return _send_json(
+                handler, 400, _errors(400, "invalid", "Invalid input.", "Missing revision header.")
+            )
+        if SCOPES[kind] not in self.scopes:
+            return _send_json(
+                handler,
+                403,
+                _errors(
+                    403,
+                    "permission_denied",
+                    "You do not have permission to perform this action.",
+                    f"This key is missing the {SCOPES[kind]} scope.",
+                ),
+            )
+
+        rate_headers, wait = self._rate_check()
+        if wait is not None:
+            seconds = max(1, int(wait + 0.999))
+            return _send_json(
+                handler,
+                429,
+                _errors(
+                    429,
+                    "throttled",
+                    "Request was throttled.",
+                    f"Request was throttled. Expected available in {seconds} second"
+                    + ("s." if seconds != 1 else "."),
+                ),
+                headers={"Retry-After": str(seconds)},
+            )
+
+        query = parse_qs(split.query, keep_blank_values=True)
+        try:
+            size = int(query.get("page[size]", ["10"])[0])
+        except ValueError:
+            size = -1
+        if not 1 <= size <= 10:
+            return _send_json(
+                handler,
+                400,
+                _errors(
+                    400,
+                    "invalid",
+                    "Invalid input.",
+                    "page[size] must be between 1 and 10.",
+                    parameter="page[size]",
+                ),
+            )
+        cursor = query.get("page[cursor]", [""])[0]
+        try:
+            offset = (
+                int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":")[1])
+                if cursor
+                else 0
+            )
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return _send_json(
+                handler,
+                400,
+                _errors(
+                    400, "invalid", "Invalid input.", "Invalid cursor.", parameter="page[cursor]"
+                ),
+            )
+
+        fault = self._take_fault(kind)
+        if fault is not None:
+            done = self._apply_fault(handler, fault)
+            if done:
+                return
+        ids = list(self.objects[kind])
+        chunk = ids[offset : offset + size]
+        fields = query.get(f"fields[{kind}]")
+        wanted = fields[0].split(",") if fields else ALL_FIELDS[kind]
+        data = [self._resource(kind, oid, wanted) for oid in chunk]
+        if fault is not None and fault.name == "repeat_item" and offset > 0:
+            data.insert(0, self._resource(kind, ids[offset - 1], wanted))
+        base = f"http://{handler.headers.get('Host', '127.0.0.1')}{path}"
+        keep = {k: v[0] for k, v in query.items() if k != "page[cursor]"}
+
+        def link(off: int) -> str:
+            token = base64.urlsafe_b64encode(f"{kind}:{off}".encode()).decode()
+            params = "&".join(f"{k}={v}" for k, v in keep.items())
+            return f"{base}?{params}&page[cursor]={token}"
+
+        next_link = link(offset + size) if offset + size < len(ids) else None
+        if fault is not None and fault.name == "cursor_loop":
+            next_link = link(offset) if offset else link(0)
+        if fault is not None and fault.name == "foreign_next":
+            next_link = "http://attacker.invalid/api/segments?page[cursor]=x"
+        self.pages_served[kind] += 1
+        body = {"data": data, "links": {"self": link(offset), "next": next_link, "prev": None}}
+        _send_json(handler, 200, body, headers=rate_headers)
+
+    def _apply_fault(self, handler, fault: Fault) -> bool:
+        """Serve the fault; True if the response was sent."""
+        name = fault.name
+        if name == "429":
+            seconds = fault.params.get("retry_after", 1)
+            _send_json(
+                handler,
+                429,
+                _errors(
+                    429,
+                    "throttled",
+                    "Request was throttled.",
+                    f"Request was throttled. Expected available in {seconds} second.",
+                ),
+                headers={"Retry-After": str(seconds)},
+            )
+            return True
+        if name == "429_no_retry_after":
+            seconds = fault.params.get("retry_after", 1)
+            _send_json(
+                handler,
+                429,
+                _errors(
+                    429,
+                    "throttled",
+                    "Request was throttled.",
+                    f"Request was throttled. Expected available in {seconds} second.",
+                ),
+            )
+            return True
+        if name == "429_bare":
+            _send_json(
+                handler,
+                429,
+                _errors(429, "throttled", "Request was throttled.", "Request was throttled."),
+            )
+            return True
+        if name in {"500", "502", "503"}:
+            _send_json(
+                handler,
+                int(name),
+                _errors(int(name), "error", "A server error occurred.", "Try again."),
+            )
+            return True
+        if name == "slow":
+            time.sleep(fault.params.get("seconds", 2.0))
+            return False
+        if name == "malformed_json":
+            body = b'{"data": [{"type": "segment", "id": "S00001", "attributes": {"name": "Cut'
+            _send_raw(handler, 200, body, "application/vnd.api+json")
+            return True
+        if name == "html_403":
+            body = (
+                b"<!doctype html><html><body><h1>Access denied</h1>"
+                b"<p>Checking your browser</p></body></html>"
+            )
+            _send_raw(handler, 403, body, "text/html; charset=utf-8")
+            return True
+        return False  # cursor_loop, repeat_item and foreign_next change the page itself
+
+    def _resource(self, kind: str, oid: str, wanted: list[str]) -> dict:
+        attributes = {
+            "name": self.objects[kind][oid],
+            "created": "2026-01-01T00:00:00+00:00",
+            "updated": "2026-02-01T00:00:00+00:00",
+        }
+        if kind == "segment":
+            attributes.update(
+                is_active=True,
+                is_processing=False,
+                is_starred=False,
+                definition={"condition_groups": [{"conditions": [{"type": "profile-property"}]}]},
+            )
+        else:
+            attributes["opt_in_process"] = "single_opt_in"
+        return {
+            "type": kind,
+            "id": oid,
+            "attributes": {k: v for k, v in attributes.items() if k in wanted},
+            "relationships": {},
+            "links": {"self": f"/api/{kind}s/{oid}"},
+        }
+
+
+def _errors(
+    status: int, code: str, title: str, detail: str, *, parameter: str | None = None
+) -> dict:
+    error = {"id": "0", "status": status, "code": code, "title": title, "detail": detail}
+    if parameter:
+        error["source"] = {"parameter": parameter}
+    return {"errors": [error]}
+
+
+def _send_raw(
+    handler, status: int, body: bytes, content_type: str, headers: dict | None = None
+) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.end_headers()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        handler.wfile.write(body)
+
+
+def _send_json(handler, status: int, body: dict, headers: dict | None = None) -> None:
+    _send_raw(handler, status, json.dumps(body).encode(), "application/vnd.api+json", headers)
+
+
+def _handler_for(fake: FakeKlaviyo):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as with the real API
+
+        def do_GET(self):
+            fake.handle(self)
+
+        def log_message(self, format, *args):
+            pass  # quiet: tests look at fake.requests instead
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--segments", type=int, default=50)
+    parser.add_argument("--lists", type=int, default=10)
+    parser.add_argument("--key", default=DEFAULT_KEY, help="The private key it accepts.")
+    parser.add_argument("--rate-limit", type=int, default=0, help="Requests per second (0: none).")
+    args = parser.parse_args(argv)
+    fake = FakeKlaviyo(
+        segments=args.segments, lists=args.lists, api_key=args.key, host=args.host, port=args.port
+    )
+    if args.rate_limit:
+        fake.rate_limit(limit=args.rate_limit, window=1.0)
+    print(
+        f"Fake Klaviyo on {fake.url} ({args.segments} segments, {args.lists} lists); "
+        f"key {args.key}",
+        flush=True,
+    )
+    try:
+        fake._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake._server.server_close()
+
+
+if __name__ == "__main__":
+    main()
