@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -174,9 +175,7 @@ class PickerState:
     def exclude_count(self) -> int:
         return sum(1 for r in self.selected if r.state == "exclude")
 
-    @property
-    def next_offset(self) -> int:
-        return self.offset + len(self.results)
+    next_offset: int = 0
 
     @property
     def next_limit(self) -> int:
@@ -230,7 +229,7 @@ def picker_state(
     marks: Mapping[int, tuple[str, str]] | None = None,
     errors: Iterable[str] = (),
 ) -> PickerState:
-    """The picker's rows in two queries: the selected segments, and one page of search results.
+    """The picker's rows: the selected segments (1 query), a page of results (1, or 2 with a query).
 
     Results are the channel's active segments matching `query`, minus the selected ones, so a
     channel with 50,000 segments renders `limit` rows, never all of them.
@@ -261,8 +260,19 @@ def picker_state(
     qs = segment_search(channel=channel, query=query, status="active")
     if selected_ids:
         qs = qs.exclude(pk__in=selected_ids)
+    exact: list[Segment] = []
+    query = query.strip()
+    if query:
+        # segment_search puts an exact Segment ID match first with an ORDER BY CASE, which makes
+        # the database sort every match (slow at 50,000 segments). Same order, two cheap
+        # queries: the exact match by its unique index, then the rest walking the name index.
+        # (`~Q(external_id="")` lets the database use the partial unique index.)
+        exact_qs = qs.filter(~Q(external_id=""), external_id=query).order_by()
+        exact = list(exact_qs[:1]) if offset == 0 else []
+        qs = qs.exclude(external_id=query).order_by("name", "pk")
     page = list(qs[offset : offset + limit + 1])
-    results = [_annotate(PickerRow(s, ""), **annotate) for s in page[:limit]]
+    has_more = len(page) > limit
+    results = [_annotate(PickerRow(s, ""), **annotate) for s in exact + page[:limit]]
     return PickerState(
         name=name,
         channel=channel,
@@ -271,7 +281,8 @@ def picker_state(
         query=query,
         offset=offset,
         limit=limit,
-        has_more=len(page) > limit,
+        has_more=has_more,
+        next_offset=offset + len(page[:limit]),
         base_include_ids=base_include,
         base_exclude_ids=base_exclude,
         search_url=reverse("audiences:picker_search", args=[channel.slug]),

@@ -198,8 +198,8 @@ def test_search_endpoint_query_count_is_fixed(
         Segment(channel=email, name=f"Segment {i:05d}") for i in range(size)
     )
     search(marketer_client, email, htmx_headers)
-    # session, user, permissions x2, channel, results
-    with django_assert_num_queries(6):
+    # session, user, permissions x2, channel, exact Segment ID match, one page of results
+    with django_assert_num_queries(7):
         html = search(
             marketer_client, email, htmx_headers, segments__q="segment 0"
         ).content.decode()
