@@ -42,6 +42,10 @@ Output: `form.cleaned_data["segments"]` is a `PickerValue` with `include` and `e
 newly added, at least one inclusion when `require_inclusion`), `include_ids`/`exclude_ids`, and
 `added_include`/`added_exclude`/`removed_include`/`removed_exclude` against the base ids.
 
+Switching channel: bind the form to `picker_keep_channel(request.POST, name="segments",
+channel=new_channel)` to drop the old channel's segments (it returns the dropped ones to name
+in a message), then `configure(channel=new_channel)`. Unknown or foreign ids are never rendered.
+
 No-JavaScript search: the "Search" and "Show more" buttons submit the whole form back to the same
 URL. The view asks `picker_search_requested(form)` and, if so, re-renders the bound form without
 validating it (`form_without_errors(form)`), so nothing typed is lost. A form that embeds the
@@ -515,6 +519,23 @@ def picker_search_requested(form: forms.BaseForm) -> bool:
             if raw["search"]:
                 return True
     return False
+
+
+def picker_keep_channel(data, *, name: str, channel: Channel) -> tuple:
+    """A copy of `data` (a QueryDict) whose picker ids are only `channel`'s, and the dropped ones.
+
+    For a form whose channel changed: call it before binding the form, then tell the user which
+    segments were removed (`dropped` is a list of Segment, in name order). One query.
+    """
+    keys = [f"{name}-{part}" for part in ("include", "exclude", "base_include", "base_exclude")]
+    ids = _ids(value for key in keys for value in data.getlist(key))[0]
+    segments = Segment.objects.filter(pk__in=ids).only("pk", "name", "channel_id").order_by("name")
+    keep = {s.pk for s in segments if s.channel_id == channel.pk}
+    dropped = [s for s in segments if s.channel_id != channel.pk]
+    data = data.copy()
+    for key in keys:
+        data.setlist(key, [str(i) for i in _ids(data.getlist(key))[0] if i in keep])
+    return data, dropped
 
 
 def form_without_errors(form: forms.BaseForm) -> forms.BaseForm:

@@ -11,6 +11,7 @@ from audiences.picker import (
     PickerValue,
     SegmentPickerField,
     form_without_errors,
+    picker_keep_channel,
     picker_search_requested,
 )
 from tests.factories import make_segment
@@ -218,3 +219,25 @@ def test_form_page_query_count_is_fixed(marketer_client, email, django_assert_nu
     with django_assert_num_queries(7):
         html = marketer_client.get(url).content.decode()
     assert html.count("data-picker-row") == 20
+
+
+def test_keep_channel_drops_the_old_channels_segments(email, sms, vip, sms_segment):
+    data = post(segments__include=[vip.pk, sms_segment.pk], segments__base_include=[vip.pk])
+    kept, dropped = picker_keep_channel(data, name="segments", channel=sms)
+    assert kept.getlist("segments-include") == [str(sms_segment.pk)]
+    assert kept.getlist("segments-base_include") == []
+    assert [s.name for s in dropped] == ["VIP"]
+    assert data.getlist("segments-include") == [str(vip.pk), str(sms_segment.pk)]  # untouched
+
+
+def test_no_js_show_more_rerenders_with_more_rows(marketer_client, email):
+    from segments.models import Segment
+
+    Segment.objects.bulk_create(Segment(channel=email, name=f"Seg {i:02d}") for i in range(30))
+    url = reverse("audiences:create", args=[email.slug])
+    html = marketer_client.get(url).content.decode()
+    assert html.count("data-picker-row") == 20
+    assert 'name="segments-limit" value="40"' in html
+    html = marketer_client.post(url, {"name": "", "segments-limit": "40"}).content.decode()
+    assert html.count("data-picker-row") == 30
+    assert "Show more segments" not in html
