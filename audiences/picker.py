@@ -352,8 +352,7 @@ class SegmentPickerWidget(forms.Widget):
         if pf is None or pf.channel is None:
             raise ValueError("SegmentPickerField.configure(channel=...) was not called.")
         raw = pf.raw(value)
-        base_include = raw["base_include"] or pf.base_include_ids
-        base_exclude = raw["base_exclude"] or pf.base_exclude_ids
+        base_include, base_exclude = pf.base_ids(raw)
         state = picker_state(
             name=name,
             channel=pf.channel,
@@ -389,8 +388,9 @@ class SegmentPickerField(forms.Field):
         self.channel: Channel | None = None
         self.require_inclusion = False
         self.keep_inactive_ids: set[int] = set()
-        self.base_include_ids: list[int] = []
-        self.base_exclude_ids: list[int] = []
+        # None: not configured, the posted hidden inputs say; a list (even empty) wins.
+        self.base_include_ids: list[int] | None = None
+        self.base_exclude_ids: list[int] | None = None
         self.labels: dict[str, str] = {}
         self.marks: dict[int, tuple[str, str]] = {}
 
@@ -405,19 +405,32 @@ class SegmentPickerField(forms.Field):
         channel: Channel,
         require_inclusion: bool = False,
         keep_inactive_ids: Iterable[int] = (),
-        base_include_ids: Iterable[int] = (),
-        base_exclude_ids: Iterable[int] = (),
+        base_include_ids: Iterable[int] | None = None,
+        base_exclude_ids: Iterable[int] | None = None,
         labels: Mapping[str, str] | None = None,
         marks: Mapping[int, tuple[str, str]] | None = None,
     ) -> None:
-        """Set the channel and options; call it in the form's __init__."""
+        """Set the channel and options; call it in the form's __init__.
+
+        Base ids given here (even empty) replace the ones posted back by the picker, e.g. when
+        the campaign form applies another audience; leave them None to keep the posted ones.
+        """
         self.channel = channel
         self.require_inclusion = require_inclusion
         self.keep_inactive_ids = set(_ids(keep_inactive_ids)[0])
-        self.base_include_ids = _ids(base_include_ids)[0]
-        self.base_exclude_ids = _ids(base_exclude_ids)[0]
+        if base_include_ids is not None or base_exclude_ids is not None:
+            self.base_include_ids = _ids(base_include_ids or ())[0]
+            self.base_exclude_ids = _ids(base_exclude_ids or ())[0]
+        else:
+            self.base_include_ids = self.base_exclude_ids = None
         self.labels = dict(labels or {})
         self.marks = dict(marks or {})
+
+    def base_ids(self, raw: dict) -> tuple[list[int], list[int]]:
+        """The pre-filled ids: configured ones if any, else those posted back."""
+        if self.base_include_ids is not None:
+            return self.base_include_ids, self.base_exclude_ids or []
+        return _ids(raw["base_include"])[0], _ids(raw["base_exclude"])[0]
 
     def raw(self, value) -> dict:
         """Any accepted value (bound data dict, PickerValue, None) as a dict of raw ids."""
@@ -462,8 +475,7 @@ class SegmentPickerField(forms.Field):
         raw = self.raw(value)
         include, bad_include = _ids(raw["include"])
         exclude, bad_exclude = _ids(raw["exclude"])
-        base_include = raw["base_include"] or self.base_include_ids
-        base_exclude = raw["base_exclude"] or self.base_exclude_ids
+        base_include, base_exclude = self.base_ids(raw)
         if bad_include or bad_exclude:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         found = {
@@ -504,8 +516,8 @@ class SegmentPickerField(forms.Field):
         return PickerValue(
             include=[found[i] for i in include],
             exclude=[found[i] for i in exclude],
-            base_include_ids=_ids(base_include)[0],
-            base_exclude_ids=_ids(base_exclude)[0],
+            base_include_ids=base_include,
+            base_exclude_ids=base_exclude,
         )
 
 

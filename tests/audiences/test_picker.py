@@ -27,11 +27,10 @@ class CampaignLikeForm(forms.Form):
 
     def __init__(self, *args, channel, base=None, **kwargs):
         super().__init__(*args, **kwargs)
-        base = base or PickerValue()
         self.fields["targeting"].configure(
             channel=channel,
-            base_include_ids=base.include_ids,
-            base_exclude_ids=base.exclude_ids,
+            base_include_ids=base.include_ids if base else None,
+            base_exclude_ids=base.exclude_ids if base else None,
             labels={"base": "from audience", "added": "ad-hoc"},
         )
 
@@ -241,3 +240,20 @@ def test_no_js_show_more_rerenders_with_more_rows(marketer_client, email):
     html = marketer_client.post(url, {"name": "", "segments-limit": "40"}).content.decode()
     assert html.count("data-picker-row") == 30
     assert "Show more segments" not in html
+
+
+def test_a_configured_base_replaces_the_posted_one(email, vip, repeat, unsub):
+    """The campaign form applies another audience: its base wins over the hidden inputs."""
+    data = post(name="x", targeting__include=[vip.pk, unsub.pk], targeting__base_include=[vip.pk])
+    form = CampaignLikeForm(data, channel=email, base=PickerValue.from_ids(include=[unsub.pk]))
+    assert form.is_valid()
+    value = form.cleaned_data["targeting"]
+    assert value.base_include_ids == [unsub.pk]
+    assert value.added_include == [vip]
+    html = str(form["targeting"])
+    assert f'name="targeting-base_include" value="{unsub.pk}"' in html
+    assert f'name="targeting-base_include" value="{vip.pk}"' not in html
+    # Without a configured base, the posted one is kept (e.g. a no-JavaScript search round trip).
+    form = CampaignLikeForm(data, channel=email)
+    assert form.is_valid()
+    assert form.cleaned_data["targeting"].base_include_ids == [vip.pk]
