@@ -19,7 +19,8 @@ Embedding it in a form
                 require_inclusion=False,            # audiences say True
                 keep_inactive_ids=existing_ids,     # inactive segments already saved: allowed
                 base_include_ids=audience_inc_ids,  # optional: what came pre-filled ...
-                base_exclude_ids=audience_exc_ids,  # ... so rows say "pre-filled/added/removed"
+                base_exclude_ids=audience_exc_ids,  # ... rows say "pre-filled/added/removed";
+                                                    # None = keep the base posted back
                 labels={"base": "from audience"},   # optional wording of those badges
                 marks={segment_id: ("css-class", "Label")},  # optional extra badge per segment
             )
@@ -28,7 +29,10 @@ Embedding it in a form
     # template (the page loads the assets in {% block head %}):
     #   <link rel="stylesheet" href="{% static 'css/picker.css' %}">
     #   <script src="{% static 'js/picker.js' %}" defer></script>
-    #   {% include "includes/form_field.html" with field=form.segments %}  (or {{ form.segments }})
+    #   <fieldset><legend>Segments</legend>
+    #     {% for error in form.segments.errors %}<p class="error">{{ error }}</p>{% endfor %}
+    #     {{ form.segments }}
+    #   </fieldset>
 
 Inputs (POST/GET names, `<name>` being the field's html name, e.g. "segments"):
     <name>-include / <name>-exclude   segment ids, repeated (checkboxes)
