@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 
 from audiences import services
 from audiences.models import Audience
@@ -11,10 +12,7 @@ from segments.models import Segment
 
 class SegmentChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Segment) -> str:
-        label = f"{obj.name}" if obj.is_active else f"{obj.name} (inactive)"
-        return label if self.single_channel else f"{obj.channel.name} · {label}"
-
-    single_channel = True
+        return obj.name if obj.is_active else f"{obj.name} (inactive)"
 
 
 class AudienceAdminForm(forms.ModelForm):
@@ -36,28 +34,17 @@ class AudienceAdminForm(forms.ModelForm):
             self.fields["channel"].help_text = "An audience stays in its channel. Clone it instead."
         elif channel is not None:
             self.fields["channel"].initial = channel.pk
+            self.fields["channel"].disabled = True
+            self.fields["channel"].help_text = "Chosen on the previous step."
         if channel is not None:
             segments = Segment.objects.filter(channel=channel).order_by("name", "pk")
             if not self.instance.pk:
                 segments = segments.filter(is_active=True)
-            single = True
         else:
-            # No channel chosen yet: every channel's active segments, labelled with the channel.
-            segments = (
-                Segment.objects.filter(is_active=True)
-                .select_related("channel")
-                .order_by("channel__position", "name")
-            )
-            single = False
+            segments = Segment.objects.none()  # the add view asks for the channel first
         for name in ("inclusion_segments", "exclusion_segments"):
             self.fields[name].queryset = segments
-            self.fields[name].single_channel = single
-            self.fields[name].help_text = (
-                "Segments of the audience's channel."
-                if single
-                else "Pick the channel first (the list shows every channel); only segments of "
-                "the audience's channel are accepted."
-            )
+            self.fields[name].help_text = "Segments of the audience's channel."
 
     def clean(self):
         data = super().clean()
@@ -98,13 +85,29 @@ class AudienceAdmin(admin.ModelAdmin):
     def campaign_count(self, obj: Audience) -> int:
         return obj.campaign_count
 
+    @staticmethod
+    def _chosen_channel(request) -> Channel | None:
+        value = request.GET.get("channel", "")
+        return Channel.objects.filter(pk=int(value)).first() if value.isdigit() else None
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Segments are offered per channel, so the channel comes first (never every channel's
+        # segments in one list).
+        if self._chosen_channel(request) is None:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Add audience: choose its channel",
+                "channels": Channel.objects.all(),
+            }
+            return TemplateResponse(
+                request, "admin/audiences/audience/choose_channel.html", context
+            )
+        return super().add_view(request, form_url, extra_context)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        channel = None
-        if obj is None:
-            slug_or_id = request.GET.get("channel") or request.POST.get("channel")
-            if slug_or_id and str(slug_or_id).isdigit():
-                channel = Channel.objects.filter(pk=int(slug_or_id)).first()
+        channel = self._chosen_channel(request) if obj is None else None
 
         class ChannelForm(form_class):
             def __init__(self, *args, **kw):

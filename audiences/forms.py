@@ -31,7 +31,8 @@ class AudienceForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
         error_messages={"invalid": "Enter a whole number of contacts, like 12,500."},
     )
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Free text so a mangled hidden value cannot block the form; see clean_version.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
     segments = SegmentPickerField(
         label="Segments",
         help_text="Contacts in any included segment, except those in any excluded segment.",
@@ -61,6 +62,10 @@ class AudienceForm(forms.Form):
         self.fields["segments"].configure(
             channel=channel, require_inclusion=True, keep_inactive_ids=existing
         )
+
+    def clean_version(self) -> int | None:
+        value = (self.cleaned_data.get("version") or "").strip()
+        return int(value) if value.isdigit() else None
 
     def apply_service_error(self, error: ValidationError) -> None:
         """Show a service's ValidationError on the fields it names."""

@@ -19,7 +19,8 @@ Embedding it in a form
                 require_inclusion=False,            # audiences say True
                 keep_inactive_ids=existing_ids,     # inactive segments already saved: allowed
                 base_include_ids=audience_inc_ids,  # optional: what came pre-filled ...
-                base_exclude_ids=audience_exc_ids,  # ... so rows say "pre-filled/added/removed"
+                base_exclude_ids=audience_exc_ids,  # ... rows say "pre-filled/added/removed";
+                                                    # None = keep the base posted back
                 labels={"base": "from audience"},   # optional wording of those badges
                 marks={segment_id: ("css-class", "Label")},  # optional extra badge per segment
             )
@@ -28,7 +29,10 @@ Embedding it in a form
     # template (the page loads the assets in {% block head %}):
     #   <link rel="stylesheet" href="{% static 'css/picker.css' %}">
     #   <script src="{% static 'js/picker.js' %}" defer></script>
-    #   {% include "includes/form_field.html" with field=form.segments %}  (or {{ form.segments }})
+    #   <fieldset><legend>Segments</legend>
+    #     {% for error in form.segments.errors %}<p class="error">{{ error }}</p>{% endfor %}
+    #     {{ form.segments }}
+    #   </fieldset>
 
 Inputs (POST/GET names, `<name>` being the field's html name, e.g. "segments"):
     <name>-include / <name>-exclude   segment ids, repeated (checkboxes)
@@ -41,6 +45,10 @@ Output: `form.cleaned_data["segments"]` is a `PickerValue` with `include` and `e
 `Segment` (validated: all of the channel, none both included and excluded, no inactive segment
 newly added, at least one inclusion when `require_inclusion`), `include_ids`/`exclude_ids`, and
 `added_include`/`added_exclude`/`removed_include`/`removed_exclude` against the base ids.
+
+Switching channel: bind the form to `picker_keep_channel(request.POST, name="segments",
+channel=new_channel)` to drop the old channel's segments (it returns the dropped ones to name
+in a message), then `configure(channel=new_channel)`. Unknown or foreign ids are never rendered.
 
 No-JavaScript search: the "Search" and "Show more" buttons submit the whole form back to the same
 URL. The view asks `picker_search_requested(form)` and, if so, re-renders the bound form without
@@ -63,6 +71,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -174,9 +183,7 @@ class PickerState:
     def exclude_count(self) -> int:
         return sum(1 for r in self.selected if r.state == "exclude")
 
-    @property
-    def next_offset(self) -> int:
-        return self.offset + len(self.results)
+    next_offset: int = 0
 
     @property
     def next_limit(self) -> int:
@@ -230,7 +237,7 @@ def picker_state(
     marks: Mapping[int, tuple[str, str]] | None = None,
     errors: Iterable[str] = (),
 ) -> PickerState:
-    """The picker's rows in two queries: the selected segments, and one page of search results.
+    """The picker's rows: the selected segments (1 query), a page of results (1, or 2 with a query).
 
     Results are the channel's active segments matching `query`, minus the selected ones, so a
     channel with 50,000 segments renders `limit` rows, never all of them.
@@ -261,8 +268,19 @@ def picker_state(
     qs = segment_search(channel=channel, query=query, status="active")
     if selected_ids:
         qs = qs.exclude(pk__in=selected_ids)
+    exact: list[Segment] = []
+    query = query.strip()
+    if query:
+        # segment_search puts an exact Segment ID match first with an ORDER BY CASE, which makes
+        # the database sort every match (slow at 50,000 segments). Same order, two cheap
+        # queries: the exact match by its unique index, then the rest walking the name index.
+        # (`~Q(external_id="")` lets the database use the partial unique index.)
+        exact_qs = qs.filter(~Q(external_id=""), external_id=query).order_by()
+        exact = list(exact_qs[:1]) if offset == 0 else []
+        qs = qs.exclude(external_id=query).order_by("name", "pk")
     page = list(qs[offset : offset + limit + 1])
-    results = [_annotate(PickerRow(s, ""), **annotate) for s in page[:limit]]
+    has_more = len(page) > limit
+    results = [_annotate(PickerRow(s, ""), **annotate) for s in exact + page[:limit]]
     return PickerState(
         name=name,
         channel=channel,
@@ -271,7 +289,8 @@ def picker_state(
         query=query,
         offset=offset,
         limit=limit,
-        has_more=len(page) > limit,
+        has_more=has_more,
+        next_offset=offset + len(page[:limit]),
         base_include_ids=base_include,
         base_exclude_ids=base_exclude,
         search_url=reverse("audiences:picker_search", args=[channel.slug]),
@@ -337,8 +356,7 @@ class SegmentPickerWidget(forms.Widget):
         if pf is None or pf.channel is None:
             raise ValueError("SegmentPickerField.configure(channel=...) was not called.")
         raw = pf.raw(value)
-        base_include = raw["base_include"] or pf.base_include_ids
-        base_exclude = raw["base_exclude"] or pf.base_exclude_ids
+        base_include, base_exclude = pf.base_ids(raw)
         state = picker_state(
             name=name,
             channel=pf.channel,
@@ -374,8 +392,9 @@ class SegmentPickerField(forms.Field):
         self.channel: Channel | None = None
         self.require_inclusion = False
         self.keep_inactive_ids: set[int] = set()
-        self.base_include_ids: list[int] = []
-        self.base_exclude_ids: list[int] = []
+        # None: not configured, the posted hidden inputs say; a list (even empty) wins.
+        self.base_include_ids: list[int] | None = None
+        self.base_exclude_ids: list[int] | None = None
         self.labels: dict[str, str] = {}
         self.marks: dict[int, tuple[str, str]] = {}
 
@@ -390,19 +409,32 @@ class SegmentPickerField(forms.Field):
         channel: Channel,
         require_inclusion: bool = False,
         keep_inactive_ids: Iterable[int] = (),
-        base_include_ids: Iterable[int] = (),
-        base_exclude_ids: Iterable[int] = (),
+        base_include_ids: Iterable[int] | None = None,
+        base_exclude_ids: Iterable[int] | None = None,
         labels: Mapping[str, str] | None = None,
         marks: Mapping[int, tuple[str, str]] | None = None,
     ) -> None:
-        """Set the channel and options; call it in the form's __init__."""
+        """Set the channel and options; call it in the form's __init__.
+
+        Base ids given here (even empty) replace the ones posted back by the picker, e.g. when
+        the campaign form applies another audience; leave them None to keep the posted ones.
+        """
         self.channel = channel
         self.require_inclusion = require_inclusion
         self.keep_inactive_ids = set(_ids(keep_inactive_ids)[0])
-        self.base_include_ids = _ids(base_include_ids)[0]
-        self.base_exclude_ids = _ids(base_exclude_ids)[0]
+        if base_include_ids is not None or base_exclude_ids is not None:
+            self.base_include_ids = _ids(base_include_ids or ())[0]
+            self.base_exclude_ids = _ids(base_exclude_ids or ())[0]
+        else:
+            self.base_include_ids = self.base_exclude_ids = None
         self.labels = dict(labels or {})
         self.marks = dict(marks or {})
+
+    def base_ids(self, raw: dict) -> tuple[list[int], list[int]]:
+        """The pre-filled ids: configured ones if any, else those posted back."""
+        if self.base_include_ids is not None:
+            return self.base_include_ids, self.base_exclude_ids or []
+        return _ids(raw["base_include"])[0], _ids(raw["base_exclude"])[0]
 
     def raw(self, value) -> dict:
         """Any accepted value (bound data dict, PickerValue, None) as a dict of raw ids."""
@@ -447,8 +479,7 @@ class SegmentPickerField(forms.Field):
         raw = self.raw(value)
         include, bad_include = _ids(raw["include"])
         exclude, bad_exclude = _ids(raw["exclude"])
-        base_include = raw["base_include"] or self.base_include_ids
-        base_exclude = raw["base_exclude"] or self.base_exclude_ids
+        base_include, base_exclude = self.base_ids(raw)
         if bad_include or bad_exclude:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         found = {
@@ -489,8 +520,8 @@ class SegmentPickerField(forms.Field):
         return PickerValue(
             include=[found[i] for i in include],
             exclude=[found[i] for i in exclude],
-            base_include_ids=_ids(base_include)[0],
-            base_exclude_ids=_ids(base_exclude)[0],
+            base_include_ids=base_include,
+            base_exclude_ids=base_exclude,
         )
 
 
@@ -504,6 +535,23 @@ def picker_search_requested(form: forms.BaseForm) -> bool:
             if raw["search"]:
                 return True
     return False
+
+
+def picker_keep_channel(data, *, name: str, channel: Channel) -> tuple:
+    """A copy of `data` (a QueryDict) whose picker ids are only `channel`'s, and the dropped ones.
+
+    For a form whose channel changed: call it before binding the form, then tell the user which
+    segments were removed (`dropped` is a list of Segment, in name order). One query.
+    """
+    keys = [f"{name}-{part}" for part in ("include", "exclude", "base_include", "base_exclude")]
+    ids = _ids(value for key in keys for value in data.getlist(key))[0]
+    segments = Segment.objects.filter(pk__in=ids).only("pk", "name", "channel_id").order_by("name")
+    keep = {s.pk for s in segments if s.channel_id == channel.pk}
+    dropped = [s for s in segments if s.channel_id != channel.pk]
+    data = data.copy()
+    for key in keys:
+        data.setlist(key, [str(i) for i in _ids(data.getlist(key))[0] if i in keep])
+    return data, dropped
 
 
 def form_without_errors(form: forms.BaseForm) -> forms.BaseForm:

@@ -45,8 +45,14 @@
         // Selected segments float to the top; drop a stale copy left there by an earlier un-mark.
         var id = row.getAttribute("data-segment-id");
         selected.querySelectorAll('[data-segment-id="' + id + '"]').forEach(function (old) { old.remove(); });
+        // Keep the keyboard where the user was: on the same choice of the row that moves up
+        // into this place in the results (or the moved row itself when it was the last one).
+        var next = row.nextElementSibling || row.previousElementSibling;
+        var mark = box.getAttribute("data-picker-mark");
+        var nextBox = next && next.matches("[data-picker-row]") ?
+          next.querySelector('[data-picker-mark="' + mark + '"]') : null;
         selected.appendChild(row);
-        box.focus();
+        (nextBox || box).focus();
       }
     }
     refresh(picker);

@@ -33,8 +33,14 @@ def test_add_with_a_channel_offers_its_active_segments(admin_client, email, vip,
     assert ">VIP<" in html and "SMS VIP" not in html and ">Old" not in html
 
 
+def test_add_asks_for_the_channel_first(admin_client, email, sms, vip, sms_segment):
+    html = admin_client.get(reverse("admin:audiences_audience_add")).content.decode()
+    assert f'href="?channel={sms.pk}"' in html
+    assert "VIP" not in html
+
+
 def test_admin_applies_the_same_rules(admin_client, email, vip, sms_segment, repeat):
-    url = reverse("admin:audiences_audience_add")
+    url = reverse("admin:audiences_audience_add") + f"?channel={email.pk}"
     response = admin_client.post(
         url,
         {
@@ -62,9 +68,8 @@ def test_admin_applies_the_same_rules(admin_client, email, vip, sms_segment, rep
 
 def test_admin_saves_through_the_services(admin_client, admin_user, email, vip, repeat):
     response = admin_client.post(
-        reverse("admin:audiences_audience_add"),
+        reverse("admin:audiences_audience_add") + f"?channel={email.pk}",
         {
-            "channel": email.pk,
             "name": "From admin",
             "estimated_volume": "10",
             "inclusion_segments": [vip.pk],

@@ -11,6 +11,7 @@ from audiences.picker import (
     PickerValue,
     SegmentPickerField,
     form_without_errors,
+    picker_keep_channel,
     picker_search_requested,
 )
 from tests.factories import make_segment
@@ -26,11 +27,10 @@ class CampaignLikeForm(forms.Form):
 
     def __init__(self, *args, channel, base=None, **kwargs):
         super().__init__(*args, **kwargs)
-        base = base or PickerValue()
         self.fields["targeting"].configure(
             channel=channel,
-            base_include_ids=base.include_ids,
-            base_exclude_ids=base.exclude_ids,
+            base_include_ids=base.include_ids if base else None,
+            base_exclude_ids=base.exclude_ids if base else None,
             labels={"base": "from audience", "added": "ad-hoc"},
         )
 
@@ -198,7 +198,7 @@ def test_search_endpoint_query_count_is_fixed(
         Segment(channel=email, name=f"Segment {i:05d}") for i in range(size)
     )
     search(marketer_client, email, htmx_headers)
-    # session, user, permissions x2, channel, exact Segment ID lookup, results
+    # session, user, permissions x2, channel, exact Segment ID match, one page of results
     with django_assert_num_queries(7):
         html = search(
             marketer_client, email, htmx_headers, segments__q="segment 0"
@@ -218,3 +218,42 @@ def test_form_page_query_count_is_fixed(marketer_client, email, django_assert_nu
     with django_assert_num_queries(7):
         html = marketer_client.get(url).content.decode()
     assert html.count("data-picker-row") == 20
+
+
+def test_keep_channel_drops_the_old_channels_segments(email, sms, vip, sms_segment):
+    data = post(segments__include=[vip.pk, sms_segment.pk], segments__base_include=[vip.pk])
+    kept, dropped = picker_keep_channel(data, name="segments", channel=sms)
+    assert kept.getlist("segments-include") == [str(sms_segment.pk)]
+    assert kept.getlist("segments-base_include") == []
+    assert [s.name for s in dropped] == ["VIP"]
+    assert data.getlist("segments-include") == [str(vip.pk), str(sms_segment.pk)]  # untouched
+
+
+def test_no_js_show_more_rerenders_with_more_rows(marketer_client, email):
+    from segments.models import Segment
+
+    Segment.objects.bulk_create(Segment(channel=email, name=f"Seg {i:02d}") for i in range(30))
+    url = reverse("audiences:create", args=[email.slug])
+    html = marketer_client.get(url).content.decode()
+    assert html.count("data-picker-row") == 20
+    assert 'name="segments-limit" value="40"' in html
+    html = marketer_client.post(url, {"name": "", "segments-limit": "40"}).content.decode()
+    assert html.count("data-picker-row") == 30
+    assert "Show more segments" not in html
+
+
+def test_a_configured_base_replaces_the_posted_one(email, vip, repeat, unsub):
+    """The campaign form applies another audience: its base wins over the hidden inputs."""
+    data = post(name="x", targeting__include=[vip.pk, unsub.pk], targeting__base_include=[vip.pk])
+    form = CampaignLikeForm(data, channel=email, base=PickerValue.from_ids(include=[unsub.pk]))
+    assert form.is_valid()
+    value = form.cleaned_data["targeting"]
+    assert value.base_include_ids == [unsub.pk]
+    assert value.added_include == [vip]
+    html = str(form["targeting"])
+    assert f'name="targeting-base_include" value="{unsub.pk}"' in html
+    assert f'name="targeting-base_include" value="{vip.pk}"' not in html
+    # Without a configured base, the posted one is kept (e.g. a no-JavaScript search round trip).
+    form = CampaignLikeForm(data, channel=email)
+    assert form.is_valid()
+    assert form.cleaned_data["targeting"].base_include_ids == [vip.pk]

@@ -336,3 +336,12 @@ def test_viewers_see_everything_and_change_nothing(viewer_client, email, vip):
         viewer_client.post(reverse("audiences:clone", args=[email.slug, a.pk])).status_code == 403
     )
     assert Audience.objects.count() == 1 and Audience.objects.get().name == "A"
+
+
+def test_a_mangled_version_still_saves(marketer_client, email, vip):
+    a = make_audience(email, name="A", include=[vip])
+    url = reverse("audiences:edit", args=[email.slug, a.pk])
+    response = marketer_client.post(url, form_data(name="B", include=[vip], version="x1"))
+    assert response.status_code == 302
+    a.refresh_from_db()
+    assert a.name == "B"
