@@ -44,6 +44,11 @@ def test_tab_lists_the_channel_segments_with_their_details(marketer_client, emai
     assert "1 audience, 1 campaign" in html
     assert "Klaviyo" in html and "Inactive" in html
     assert "2 segments" in html
+    # Row links and the htmx toggle point where the URL patterns say.
+    set_active = reverse("segments:set_active", args=["email", segment.pk])
+    assert f'hx-post="{set_active}" hx-vals=\'{{"active": "0"}}\'' in html
+    for name in ("segments:detail", "segments:edit", "segments:delete"):
+        assert f'href="{reverse(name, args=["email", segment.pk])}"' in html
     # The region reloads itself when a Klaviyo sync finishes.
     assert 'hx-trigger="segments-changed from:body"' in html
     assert f'hx-get="{list_url(email)}"' in html
