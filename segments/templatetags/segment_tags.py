@@ -46,10 +46,8 @@ def segment_row_html(segment: Segment, *, can_change: bool, can_delete: bool) ->
     audiences = getattr(segment, "audience_count", 0)
     campaigns = getattr(segment, "campaign_count", 0)
     if audiences or campaigns:
-        usage = (
-            f'<a href="{url}#usage">{_plural(audiences, "audience")}, '
-            f"{_plural(campaigns, 'campaign')}</a>"
-        )
+        parts = [_plural(n, word) for n, word in ((audiences, "audience"), (campaigns, "campaign"))]
+        usage = f'<a href="{url}#usage">{", ".join(p for p in parts if not p.startswith("0 "))}</a>'
     else:
         usage = _NOT_USED
     external_id = f"<code>{escape(segment.external_id)}</code>" if segment.external_id else _DASH
@@ -90,8 +88,9 @@ def segment_row_html(segment: Segment, *, can_change: bool, can_delete: bool) ->
         f"<td>{status}</td>"
         f'<td class="hide-narrow">{escape(segment.get_source_display())}</td>'
         f'<td class="cell-usage">{usage}</td>'
-        f'<td class="nowrap"><time datetime="{updated.isoformat()}">'
-        f"{escape(format_date(updated, 'j M Y, H:i'))}</time></td>"
+        f'<td class="nowrap"><time datetime="{updated.isoformat()}" '
+        f'title="{escape(format_date(updated, "j M Y, H:i"))}">'
+        f"{escape(format_date(updated, 'j M Y'))}</time></td>"
         f'<td class="cell-actions">{actions}</td></tr>'
     )
 

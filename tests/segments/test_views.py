@@ -290,7 +290,7 @@ def test_toggle_with_htmx_swaps_the_row(marketer_client, email, htmx_headers):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<tr id="segment-{segment.pk}" class="is-inactive"')
-    assert "Make active" in html and "1 audience, 0 campaigns" in html
+    assert "Make active" in html and '#usage">1 audience</a>' in html
     assert "“Flip” is now inactive." in html  # the message, swapped out of band
     segment.refresh_from_db()
     assert not segment.is_active
