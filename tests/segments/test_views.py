@@ -44,6 +44,11 @@ def test_tab_lists_the_channel_segments_with_their_details(marketer_client, emai
     assert "1 audience, 1 campaign" in html
     assert "Klaviyo" in html and "Inactive" in html
     assert "2 segments" in html
+    # Row links and the htmx toggle point where the URL patterns say.
+    set_active = reverse("segments:set_active", args=["email", segment.pk])
+    assert f'hx-post="{set_active}" hx-vals=\'{{"active": "0"}}\'' in html
+    for name in ("segments:detail", "segments:edit", "segments:delete"):
+        assert f'href="{reverse(name, args=["email", segment.pk])}"' in html
     # The region reloads itself when a Klaviyo sync finishes.
     assert 'hx-trigger="segments-changed from:body"' in html
     assert f'hx-get="{list_url(email)}"' in html
@@ -285,7 +290,7 @@ def test_toggle_with_htmx_swaps_the_row(marketer_client, email, htmx_headers):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<tr id="segment-{segment.pk}" class="is-inactive"')
-    assert "Make active" in html and "1 audience, 0 campaigns" in html
+    assert "Make active" in html and '#usage">1 audience</a>' in html
     assert "“Flip” is now inactive." in html  # the message, swapped out of band
     segment.refresh_from_db()
     assert not segment.is_active
@@ -511,3 +516,16 @@ def test_script_in_every_field_is_escaped_everywhere(marketer_client, email, adm
         html = admin_client.get(url).content.decode()
         assert "<script>alert(1)" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+
+
+def test_download_csv_link_keeps_the_search_once_the_export_exists(
+    marketer_client, email, settings
+):
+    make_segment(email, name="Winter buyers")
+    assert "Download CSV" not in marketer_client.get(list_url(email)).content.decode()
+    settings.ROOT_URLCONF = "tests.segments.urls_with_export"
+    html = marketer_client.get(list_url(email, q="winter", status="active", page="1")).content
+    assert (
+        'href="/data/export/email/segments.csv?q=winter&amp;status=active">Download CSV</a>'
+        in html.decode()
+    )

@@ -1,0 +1,127 @@
+"""The Segments tab's search partial at real size.
+
+Data: 50,000 segments in one channel and 100,000 in two others (names and Klaviyo-like IDs).
+For a few typical searches, the median time of the htmx search partial
+(`/channels/<slug>/segments/?q=…` with HX-Request) is compared with the Django admin changelist
+search for the same query on the same channel (goal: at least 5x faster), and with the floor.
+"""
+
+import random
+import string
+from urllib.parse import quote
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+from bench.common import floor_ms, logged_in_client, median_ms, report
+from channels_app.models import Channel
+from segments.models import Segment
+
+MAIN = 50_000
+OTHERS = 100_000
+ADJECTIVES = [
+    "VIP",
+    "Lapsed",
+    "Engaged",
+    "Winter",
+    "Summer",
+    "Repeat",
+    "New",
+    "High value",
+    "Churn risk",
+    "Loyal",
+    "Dormant",
+    "Black Friday",
+]
+NOUNS = ["buyers", "subscribers", "openers", "clickers", "browsers", "members", "cart abandoners"]
+REGIONS = ["UK", "US", "DE", "FR", "ES", "IT", "NL", "SE", "AU", "CA"]
+
+
+def _klaviyo_id(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=6))
+
+
+def _fill(channel: Channel, n: int, rng: random.Random, seen: set[str]) -> list[str]:
+    ids = []
+    batch = []
+    for i in range(n):
+        external_id = _klaviyo_id(rng)
+        while (channel.pk, external_id) in seen:
+            external_id = _klaviyo_id(rng)
+        seen.add((channel.pk, external_id))
+        ids.append(external_id)
+        name = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} {rng.choice(REGIONS)} {i}"
+        batch.append(
+            Segment(
+                channel=channel,
+                name=name,
+                external_id=external_id,
+                link=f"https://www.klaviyo.com/list/{external_id}",
+                is_active=rng.random() > 0.1,
+                source="klaviyo",
+                kind="segment",
+            )
+        )
+        if len(batch) == 5000:
+            Segment.objects.bulk_create(batch)
+            batch = []
+    Segment.objects.bulk_create(batch)
+    return ids
+
+
+def run() -> None:
+    rng = random.Random(42)
+    channels = {
+        slug: Channel.objects.get_or_create(slug=slug, defaults={"name": slug.upper()})[0]
+        for slug in ("email", "sms", "meta")
+    }
+    seen: set = set()
+    main_ids = _fill(channels["email"], MAIN, rng, seen)
+    for slug in ("sms", "meta"):
+        _fill(channels[slug], OTHERS // 2, rng, seen)
+    if connection.vendor == "postgresql":
+        # Steady state, as autovacuum leaves it: statistics and the visibility map are current.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE segments_segment")
+    print(f"# {Segment.objects.count():,} segments, {MAIN:,} in the searched channel", flush=True)
+
+    client = logged_in_client()
+    User = get_user_model()
+    admin_user = User.objects.create_superuser("bench-admin", password="bench-admin-not-secret")
+    admin = Client()
+    admin.force_login(admin_user)
+    channel = channels["email"]
+    tab = f"/channels/{channel.slug}/segments/"
+    changelist = "/admin/segments/segment/"
+    htmx = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{tab}"}
+
+    queries = {
+        "common_word": "buyers",
+        "exact_id": main_ids[12_345],
+        "name_prefix": "Churn risk members DE 1",
+        "no_match": "zzzzzz",
+        "browse_first_page": "",
+    }
+    floor = floor_ms()
+    print(f"segments.floor: {floor:,.3f} ms (1.00x vs floor)", flush=True)
+    for label, q in queries.items():
+        ours_url = f"{tab}?q={quote(q)}"
+        admin_url = f"{changelist}?channel__id__exact={channel.pk}&q={quote(q)}"
+        ours_response = client.get(ours_url, headers=htmx)
+        admin_response = admin.get(admin_url)
+        assert ours_response.status_code == 200, ours_response.status_code
+        assert admin_response.status_code == 200, admin_response.status_code
+        assert b'id="segment-results"' in ours_response.content
+        if label == "exact_id":
+            assert q.encode() in ours_response.content
+        ours = median_ms(lambda url=ours_url: client.get(url, headers=htmx), repeat=40, warmup=3)
+        theirs = median_ms(lambda url=admin_url: admin.get(url), repeat=15, warmup=2)
+        report(f"segments.search_{label}.partial", ours, "ms", floor, "floor")
+        report(f"segments.search_{label}.admin_changelist", theirs, "ms", floor, "floor")
+        # The headline ratio: how many times faster than the admin's changelist search.
+        print(
+            f"segments.search_{label}.speedup_vs_admin: {theirs / ours:,.2f}x "
+            f"(partial {ours:,.1f} ms, admin {theirs:,.1f} ms)",
+            flush=True,
+        )

@@ -1,0 +1,54 @@
+"""Substring search on segment name and Segment ID, backed by an index where the database has one.
+
+See migrations/0002_search_index.py: on SQLite an FTS5 trigram index that also knows each
+segment's channel; on PostgreSQL pg_trgm GIN indexes, which the planner uses for Django's
+`icontains` by itself.
+"""
+
+import sqlite3
+
+from django.db import connections
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+# Trigram indexes cannot answer queries shorter than three characters.
+MIN_INDEXED_LENGTH = 3
+
+
+class SegmentSearchQuerySet(QuerySet):
+    """A search result whose count() may use a cheaper query than its rows.
+
+    The count set by the search is used only on this very queryset: any further filter, order
+    or slice makes a clone, which counts the ordinary way.
+    """
+
+    _count_queryset: QuerySet | None = None
+
+    def count(self) -> int:
+        if self._count_queryset is not None and self._result_cache is None:
+            return self._count_queryset.count()
+        return super().count()
+
+
+def uses_fts(alias: str, query: str) -> bool:
+    return (
+        len(query) >= MIN_INDEXED_LENGTH
+        and connections[alias].vendor == "sqlite"
+        and sqlite3.sqlite_version_info >= (3, 34)
+    )
+
+
+def fts_matches(channel_id: int, query: str) -> RawSQL:
+    """Ids of the channel's segments whose name or Segment ID contains `query` (SQLite)."""
+    phrase = '"' + query.replace('"', '""') + '"'
+    match = f'channel : "§{int(channel_id)}§" AND {{name external_id}} : {phrase}'
+    return RawSQL(
+        "SELECT rowid FROM segments_segment_fts WHERE segments_segment_fts MATCH %s", [match]
+    )
+
+
+def filter_by_text(qs: QuerySet, query: str, *, channel_id: int) -> QuerySet:
+    """Segments of `qs` whose name or Segment ID contains `query`, ignoring case."""
+    if uses_fts(qs.db, query):
+        return qs.filter(pk__in=fts_matches(channel_id, query))
+    return qs.filter(Q(name__icontains=query) | Q(external_id__icontains=query))

@@ -1,0 +1,74 @@
+"""The search index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL) stays in step with every
+way segments are written, and answers exactly what a case-insensitive substring search would."""
+
+import pytest
+
+from segments.models import Segment
+from segments.selectors import segment_search
+from segments.services import segment_delete, segment_update
+from tests.factories import make_segment
+
+pytestmark = pytest.mark.django_db
+
+
+def names(channel, query, **kw):
+    return [s.name for s in segment_search(channel=channel, query=query, **kw)]
+
+
+def test_index_follows_create_rename_bulk_writes_and_delete(email, sms):
+    segment = make_segment(email, name="Spring openers", external_id="SP-1")
+    assert names(email, "openers") == ["Spring openers"]
+    segment_update(segment=segment, name="Autumn clickers", external_id="AU-1", link="")
+    assert names(email, "openers") == []
+    assert names(email, "clickers") == ["Autumn clickers"]
+    assert names(email, "au-1") == ["Autumn clickers"]
+    # Imports and syncs write in bulk, bypassing the services.
+    Segment.objects.bulk_create(
+        [
+            Segment(channel=email, name=f"Imported buyers {i}", external_id=f"IMP{i}")
+            for i in range(3)
+        ]
+    )
+    Segment.objects.filter(external_id="IMP2").update(name="Renamed in bulk")
+    assert names(email, "imported") == ["Imported buyers 0", "Imported buyers 1"]
+    assert names(email, "in bulk") == ["Renamed in bulk"]
+    segment_delete(segment=segment)
+    assert names(email, "clickers") == []
+    Segment.objects.filter(channel=email).delete()
+    assert names(email, "buyers") == []
+
+
+def test_search_stays_within_the_channel_and_counts_match_rows(email, sms, make_many):
+    make_many(email, 30, prefix="Shared")
+    make_many(sms, 40, prefix="Shared")
+    results = segment_search(channel=email, query="shared")
+    assert results.count() == 30 == len(list(results))
+    inactive = segment_search(channel=email, query="shared", status="inactive")
+    assert inactive.count() == 0
+    Segment.objects.filter(channel=email, name__endswith="7").update(is_active=False)
+    inactive = segment_search(channel=email, query="shared", status="inactive")
+    assert inactive.count() == 3 == len(list(inactive))
+    # Narrowing the result further counts the narrowed set.
+    assert results.filter(name__endswith="1").count() == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"quoted"', "100%", "a_b", "it's", 'say "hi" AND OR NOT', "col:on", "{x}", "(*)", "ÉTÉ", "ab"],
+)
+def test_any_text_is_searched_literally(email, query):
+    make_segment(email, name=f"Before {query} after")
+    make_segment(email, name="Unrelated")
+    assert names(email, query) == [f"Before {query} after"]
+
+
+def test_search_ignores_case_beyond_ascii(email):
+    make_segment(email, name="Été buyers")
+    assert names(email, "ÉTÉ BUY") == ["Été buyers"]
+
+
+def test_one_and_two_character_queries_work(email):
+    make_segment(email, name="A1 list", external_id="Z9")
+    make_segment(email, name="Other")
+    assert names(email, "a1") == ["A1 list"]
+    assert names(email, "z") == ["A1 list"]
