@@ -295,3 +295,16 @@ def test_a_run_whose_worker_died_is_failed_and_frees_the_channel(db, email, sett
     assert fresh.status == "queued"
     # The dead worker's run is not picked up again.
     assert services.sync_run_execute(run_id=stale.pk).status == "failed"
+
+
+def test_a_worker_that_was_given_up_on_writes_nothing_and_keeps_the_failure(connected, email):
+    for i in range(15):
+        connected.set("segment", f"SEG{i:03}", f"Segment {i}")
+    run = services.sync_run_create(channels=[email])
+
+    def given_up(page, pages, items):
+        SyncRun.objects.filter(pk=run.pk).update(status="failed", error="stopped reporting")
+
+    done = services.sync_run_execute(run_id=run.pk, on_page=given_up)
+    assert (done.status, done.error) == ("failed", "stopped reporting")
+    assert not Segment.objects.exists()
