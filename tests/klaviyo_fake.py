@@ -7,6 +7,7 @@ most 10, 400 above), honours sparse fieldsets and can be told to misbehave:
     fake.fault("429_no_retry_after", times=1)      # 429 whose detail says "Expected available in N"
     fake.fault("429_bare", times=1)                # 429 with neither (client backs off)
     fake.fault("500"|"502"|"503", times=3)
+    fake.fault("410")                              # the pinned revision was retired
     fake.fault("slow", times=1, seconds=2)         # answer after `seconds` (past the read timeout)
     fake.fault("malformed_json", times=1)          # a cut-off JSON page
     fake.fault("html_403", times=1)                # a CDN bot-check page
@@ -53,6 +54,7 @@ FAULTS = {
     "429",
     "429_no_retry_after",
     "429_bare",
+    "410",
     "500",
     "502",
     "503",
@@ -355,6 +357,10 @@ class FakeKlaviyo:
                 _errors(429, "throttled", "Request was throttled.", "Request was throttled."),
             )
             return True
+        if name == "410":
+            detail = "This API revision is no longer supported."
+            _send_json(handler, 410, _errors(410, "gone", "Gone.", detail))
+            return True
         if name in {"500", "502", "503"}:
             _send_json(
                 handler,
@@ -431,6 +437,9 @@ def _send_json(handler, status: int, body: dict, headers: dict | None = None) ->
 def _handler_for(fake: FakeKlaviyo):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as with the real API
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every keep-alive response.
+        disable_nagle_algorithm = True
 
         def do_GET(self):
             fake.handle(self)

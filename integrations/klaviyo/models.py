@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -105,6 +107,16 @@ class SyncRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return not self.is_active
+
+    @property
+    def is_stale(self) -> bool:
+        """Queued or running but silent too long: its worker died (the next start fails it)."""
+        cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+        return self.is_active and self.heartbeat_at < cutoff
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.is_active and not self.is_stale
 
     @property
     def duration(self):

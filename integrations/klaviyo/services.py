@@ -212,7 +212,8 @@ def sync_start(*, channel: Channel, user: AbstractBaseUser) -> SyncRun:
 
 def _finish(run_id: int, *, error: str = "", kind: str = "") -> None:
     with transaction.atomic():
-        SyncRun.objects.filter(pk=run_id).update(
+        # Only an unfinished run: one already failed as stale keeps its status and message.
+        SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE_STATUSES).update(
             status=SyncRun.Status.FAILED if error else SyncRun.Status.SUCCEEDED,
             error=error,
             error_kind=(kind or "unexpected") if error else "",
@@ -283,6 +284,8 @@ def sync_run_execute(
         _report_progress(run_id, pages[0], sum(counters.values()), counters)
         channels = [result.channel for result in run.results.select_related("channel")]
         for channel in channels:
+            # Also a check that the run was not given up as stale meanwhile.
+            _report_progress(run_id, pages[0], sum(counters.values()), counters)
             with transaction.atomic():
                 plan = channel_plan(channel=channel, objects=objects, now=timezone.now())
                 counts = channel_apply(plan=plan, now=timezone.now())

@@ -73,10 +73,11 @@ def channel_plan(
 ) -> ChannelPlan:
     """Compare Klaviyo's objects with the channel's segments; reads only (one query)."""
     plan = ChannelPlan(channel=channel)
+    # Plain tuples, not model instances: this reads every Klaviyo-matched row of the channel.
     existing = (
         Segment.objects.filter(channel=channel)
         .exclude(external_id="")
-        .only(
+        .values_list(
             "pk",
             "name",
             "external_id",
@@ -89,36 +90,53 @@ def channel_plan(
         .order_by()
     )
     seen: set[str] = set()
-    for segment in existing.iterator(chunk_size=2000):
-        obj = objects.get(segment.external_id)
+    for (
+        pk,
+        old_name,
+        external_id,
+        old_link,
+        old_kind,
+        source,
+        is_active,
+        missing_since,
+    ) in existing.iterator(chunk_size=2000):
+        obj = objects.get(external_id)
         if obj is None:
-            from_klaviyo = segment.source == Segment.Source.KLAVIYO or segment.kind
-            if from_klaviyo and segment.is_active and segment.klaviyo_missing_since is None:
-                plan.to_mark_missing.append(segment.pk)
+            from_klaviyo = source == Segment.Source.KLAVIYO or old_kind
+            if from_klaviyo and is_active and missing_since is None:
+                plan.to_mark_missing.append(pk)
                 if len(plan.missing_samples) < SAMPLE_SIZE:
-                    plan.missing_samples.append(f"{segment.name} ({segment.external_id})")
+                    plan.missing_samples.append(f"{old_name} ({external_id})")
             continue
         seen.add(obj.id)
-        if not segment.is_active:
+        if not is_active:
             plan.skipped_inactive += 1
             continue
         name, link = obj.name[:NAME_MAX], klaviyo_link(obj)
         changes = []
-        if segment.name != name:
-            changes.append(f"name {segment.name!r} → {name!r}")
-        if segment.kind != obj.kind:
-            changes.append(f"kind {segment.kind or 'none'} → {obj.kind}")
-        if segment.link != link:
+        if old_name != name:
+            changes.append(f"name {old_name!r} → {name!r}")
+        if old_kind != obj.kind:
+            changes.append(f"kind {old_kind or 'none'} → {obj.kind}")
+        if old_link != link:
             changes.append("link")
-        if segment.klaviyo_missing_since is not None:
+        if missing_since is not None:
             changes.append("back in Klaviyo")
         if not changes:
             plan.unchanged += 1
             continue
-        segment.name, segment.kind, segment.link = name, obj.kind, link
-        segment.klaviyo_missing_since = None
-        segment.last_synced_at = segment.updated_at = now
-        plan.to_update.append(segment)
+        # Only the fields bulk_update writes are needed on the instance.
+        plan.to_update.append(
+            Segment(
+                pk=pk,
+                name=name,
+                kind=obj.kind,
+                link=link,
+                klaviyo_missing_since=None,
+                last_synced_at=now,
+                updated_at=now,
+            )
+        )
         if len(plan.update_samples) < SAMPLE_SIZE:
             plan.update_samples.append(f"{obj.id}: {', '.join(changes)}")
     for obj in objects.values():

@@ -191,3 +191,13 @@ def test_the_ratelimit_headers_slow_the_client_down_before_klaviyo_throttles():
     assert waits, "the client never slowed down"
     # It paused on RateLimit-Remaining instead of running into many 429s.
     assert len(throttled) <= 6 + 2
+
+
+def test_404_and_410_are_not_retried_and_say_what_is_wrong(fake):
+    client = KlaviyoClient(SENTINEL_KEY, base_url=fake.url + "/nowhere")
+    with pytest.raises(KlaviyoRequestError, match="does not know the segments endpoint"):
+        list(client.iter_pages("segment"))
+    fake.fault("410", times=None)
+    with pytest.raises(KlaviyoRequestError, match=f"no longer serves API revision {REVISION}"):
+        fetch(fake)
+    assert fake.data_requests == 1  # the 404 never reached a data path; the 410 was tried once

@@ -215,6 +215,29 @@ def test_a_fault_while_fetching_fails_the_run_and_writes_nothing(
     assert not SyncRunChannel.objects.filter(in_progress=True).exists()
 
 
+def test_a_response_past_the_read_timeout_fails_the_run_and_writes_nothing(
+    connected, email, settings, monkeypatch
+):
+    monkeypatch.setattr("integrations.klaviyo.client.BACKOFF_START", 0.01)
+    settings.KLAVIYO_TIMEOUT = (1.0, 0.2)
+    for i in range(15):
+        connected.set("segment", f"SEG{i:03}", f"Segment {i}")
+    connected.fault("slow", times=None, after=1, seconds=0.4)
+    run = run_sync(email)
+    assert run.status == "failed" and "did not answer in time" in run.error
+    assert not Segment.objects.exists()
+
+
+def test_throttling_and_an_enforced_rate_limit_end_in_success(connected, email):
+    for i in range(40):
+        connected.set("segment", f"SEG{i:03}", f"Segment {i}")
+    connected.fault("429_no_retry_after", times=1, retry_after=1)
+    connected.rate_limit(limit=3, window=0.5)
+    run = run_sync(email)
+    assert run.status == "succeeded", run.error
+    assert Segment.objects.filter(channel=email).count() == 40
+
+
 def test_a_fault_that_clears_up_on_retry_ends_in_success(connected, email, monkeypatch):
     monkeypatch.setattr("integrations.klaviyo.client.BACKOFF_START", 0.01)
     connected.set("segment", "SEG001", "VIP")
@@ -272,3 +295,16 @@ def test_a_run_whose_worker_died_is_failed_and_frees_the_channel(db, email, sett
     assert fresh.status == "queued"
     # The dead worker's run is not picked up again.
     assert services.sync_run_execute(run_id=stale.pk).status == "failed"
+
+
+def test_a_worker_that_was_given_up_on_writes_nothing_and_keeps_the_failure(connected, email):
+    for i in range(15):
+        connected.set("segment", f"SEG{i:03}", f"Segment {i}")
+    run = services.sync_run_create(channels=[email])
+
+    def given_up(page, pages, items):
+        SyncRun.objects.filter(pk=run.pk).update(status="failed", error="stopped reporting")
+
+    done = services.sync_run_execute(run_id=run.pk, on_page=given_up)
+    assert (done.status, done.error) == ("failed", "stopped reporting")
+    assert not Segment.objects.exists()

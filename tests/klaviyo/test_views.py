@@ -1,9 +1,12 @@
 """The Integrations → Klaviyo page, the run page and the Segments tab's sync panel."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.klaviyo import services
 from integrations.klaviyo.models import KlaviyoAccount, SyncRun
@@ -252,3 +255,22 @@ def test_panel_queries_do_not_grow_with_data(
     with django_assert_num_queries(7):
         html = marketer_client.get(poll, headers=htmx_headers).content.decode()
     assert "Last sync from Klaviyo" in html
+
+
+def test_a_run_whose_worker_died_does_not_block_the_tab(
+    marketer_client, email, connected, htmx_headers, settings
+):
+    settings.TASKS = DUMMY_TASKS
+    settings.SYNC_STALE_AFTER_SECONDS = 60
+    start = reverse("klaviyo:sync-start", args=[email.slug])
+    marketer_client.post(start, headers=htmx_headers)
+    SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    html = marketer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    assert "stopped responding" in html and "Sync from Klaviyo</button>" in html
+    assert 'hx-trigger="every 1s"' not in html
+    html = marketer_client.post(start, headers=htmx_headers).content.decode()
+    assert "already running" not in html
+    assert list(SyncRun.objects.order_by("pk").values_list("status", flat=True)) == [
+        "failed",
+        "queued",
+    ]
