@@ -618,13 +618,11 @@ def preview_rows(importer: Importer, mapping: dict, header: list[str], rows) -> 
             else:
                 cells.append({"value": "", "problem": "", "unmapped": True})
                 continue
-            problem = importer.check_static(spec.key, value) if from_column else None
+            problem = importer.check_static(spec.key, value)
             if spec.key == "is_active" and from_column and problem:
                 problem = f"“{value}” is not an active status."
-            elif spec.key == "name" and problem:
-                problem = "Empty name." if not value else "Longer than 255 characters."
-            elif spec.key == "external_id" and problem:
-                problem = "Longer than 255 characters."
+            elif problem:
+                problem = problem[:1].upper() + problem[1:]
             if spec.key == "is_active" and not problem:
                 value = "Active" if parse_active(value) else "Inactive"
             cells.append({"value": value, "problem": problem or "", "unmapped": False})
