@@ -39,7 +39,7 @@ def write_csv(path: Path, rows: int, *, version: str = "") -> Path:
                 [
                     f"Segment {i}{version}",
                     f"seg-{i}",
-                    f"https://example.com/segments/{i}{version}",
+                    f"https://example.com/segments/{i}{version.strip().replace(' ', '-')}",
                     "active" if i % 3 else "inactive",
                 ]
             )
@@ -115,7 +115,12 @@ def raw_sqlite(path: Path, update_path: Path) -> tuple[float, float]:
         " is_active BOOL NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,"
         " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
         "CREATE UNIQUE INDEX seg_ext ON segment (channel_id, external_id) WHERE external_id != '';"
+        # The same indexes as segments_segment, so the floor writes what we write.
+        "CREATE INDEX seg_channel ON segment (channel_id);"
         "CREATE INDEX seg_name ON segment (channel_id, name);"
+        "CREATE INDEX seg_lower_name ON segment (lower(name), channel_id);"
+        "CREATE INDEX seg_updated ON segment (channel_id, updated_at DESC);"
+        "CREATE INDEX seg_active ON segment (channel_id, is_active, name);"
     )
     now = "2026-01-01 00:00:00"
 
@@ -138,7 +143,7 @@ def raw_sqlite(path: Path, update_path: Path) -> tuple[float, float]:
     with db:
         db.executemany(
             "UPDATE segment SET name = ?, link = ?, is_active = ?, updated_at = ?"
-            " WHERE channel_id = 1 AND external_id = ?",
+            " WHERE channel_id = 1 AND external_id = ? AND external_id != ''",
             ((n, link, a, now, e) for n, e, link, a in rows(update_path)),
         )
     update = time.perf_counter() - start
