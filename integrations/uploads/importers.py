@@ -643,7 +643,7 @@ def preview_rows(importer: Importer, mapping: dict, header: list[str], rows) -> 
                 continue
             problem = importer.check_static(spec.key, value)
             if spec.key == "is_active" and from_column and problem:
-                problem = f"“{value}” is not an active status."
+                problem = f"“{value}” is not an active status." if value else "Empty status."
             elif problem:
                 problem = problem[:1].upper() + problem[1:]
             if spec.key == "is_active" and not problem:
