@@ -419,7 +419,9 @@ class _SegmentRun:
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 9)})"  # noqa: S608
         self.lookup_sql = lambda n: (
             f"SELECT id, external_id, name, link, is_active FROM {table}"  # noqa: S608
-            f" WHERE channel_id = %s AND external_id IN ({', '.join(['%s'] * n)})"
+            # `external_id != ''` lets SQLite use the partial unique index.
+            f" WHERE channel_id = %s AND external_id != '' AND external_id IN"
+            f" ({', '.join(['%s'] * n)})"
         )
         # Segments created by this import cannot match a later row (a second row with the same
         # ID is a duplicate), so a channel without Segment IDs needs no lookups at all.
