@@ -309,7 +309,7 @@ class _Staging:
     def __enter__(self) -> "_Staging":
         fd, self.path = tempfile.mkstemp(prefix="aa-import-", suffix=".sqlite3")
         os.close(fd)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db = sqlite3.connect(self.path)
         self.db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000;"
             "CREATE TABLE seen (key TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID;"
@@ -324,25 +324,35 @@ class _Staging:
         Path(self.path).unlink(missing_ok=True)
 
     def first_seen(self, items: list[tuple[str, int]]) -> dict[str, int]:
-        """Remember keys; return {key: earlier row} for the ones seen before (in this batch
-        too)."""
-        earlier: dict[str, int] = {}
+        """Remember keys; return {key\x00row: earlier row} for the ones seen before (in this
+        batch too)."""
         fresh: dict[str, int] = {}
-        keys = [key for key, _ in items]
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            earlier.update(
-                self.db.execute(f"SELECT key, row FROM seen WHERE key IN ({marks})", chunk)  # noqa: S608
-            )
-        duplicates: dict[str, int] = {}
+        repeated: list[tuple[str, int]] = []
         for key, row in items:
-            first = earlier.get(key) or fresh.get(key)
-            if first is not None:
-                duplicates[key + f"\x00{row}"] = first
+            if key in fresh:
+                repeated.append((key, row))
             else:
                 fresh[key] = row
-        self.db.executemany("INSERT INTO seen VALUES (?, ?)", fresh.items())
+        before = self.db.total_changes
+        with self.db:  # one transaction a batch: autocommit per row is six times slower
+            self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", fresh.items())
+        duplicates: dict[str, int] = {}
+        earlier: dict[str, int] = {}
+        if self.db.total_changes - before < len(fresh):
+            # Some keys were seen in an earlier batch: find which (rare, so the slow way).
+            keys = list(fresh)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, first in self.db.execute(
+                    f"SELECT key, row FROM seen WHERE key IN ({marks})",  # noqa: S608
+                    chunk,
+                ):
+                    if first != fresh[key]:
+                        duplicates[f"{key}\x00{fresh[key]}"] = first
+                        earlier[key] = first
+        for key, row in repeated:
+            duplicates[f"{key}\x00{row}"] = earlier.get(key, fresh[key])
         return duplicates
 
     def load_noid(self, channel: Channel) -> None:
@@ -358,9 +368,11 @@ class _Staging:
         for pk, name, link, active in rows.iterator(chunk_size=5000):
             batch.append((name_key(name), pk, name, link, int(active)))
             if len(batch) >= 5000:
-                self.db.executemany("INSERT OR IGNORE INTO noid VALUES (?,?,?,?,?)", batch)
+                with self.db:
+                    self.db.executemany("INSERT OR IGNORE INTO noid VALUES (?,?,?,?,?)", batch)
                 batch = []
-        self.db.executemany("INSERT OR IGNORE INTO noid VALUES (?,?,?,?,?)", batch)
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO noid VALUES (?,?,?,?,?)", batch)
 
     def noid_lookup(self, keys: list[str]) -> dict[str, tuple[int, str, str, bool]]:
         found = {}
@@ -405,6 +417,17 @@ class _SegmentRun:
             "channel_id, name, external_id, link, is_active, source, kind, created_at, updated_at"
         )
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 9)})"  # noqa: S608
+        self.lookup_sql = lambda n: (
+            f"SELECT id, external_id, name, link, is_active FROM {table}"  # noqa: S608
+            # `external_id != ''` lets SQLite use the partial unique index.
+            f" WHERE channel_id = %s AND external_id != '' AND external_id IN"
+            f" ({', '.join(['%s'] * n)})"
+        )
+        # Segments created by this import cannot match a later row (a second row with the same
+        # ID is a duplicate), so a channel without Segment IDs needs no lookups at all.
+        self.channel_has_ids = (
+            Segment.objects.filter(channel=channel).exclude(external_id="").exists()
+        )
         self.update_sql = f"UPDATE {table} SET name = %s, link = %s, is_active = %s, updated_at = %s WHERE id = %s"  # noqa: S608, E501
 
     def _column_label(self, key: str, spec_label: str) -> str:
@@ -545,13 +568,15 @@ class _SegmentRun:
                         )
                     )
             batch = kept
-        ids = [c.external_id for c in batch if c.external_id]
+        ids = [c.external_id for c in batch if c.external_id] if self.channel_has_ids else []
         by_id: dict[str, tuple[int, str, str, bool]] = {}
         if ids:
-            for pk, ext, name, link, active in Segment.objects.filter(
-                channel=self.channel, external_id__in=ids
-            ).values_list("pk", "external_id", "name", "link", "is_active"):
-                by_id[ext] = (pk, name, link, active)
+            with connection.cursor() as cursor:
+                for start in range(0, len(ids), 1000):
+                    chunk = ids[start : start + 1000]
+                    cursor.execute(self.lookup_sql(len(chunk)), [self.channel.pk, *chunk])
+                    for pk, ext, name, link, active in cursor.fetchall():
+                        by_id[ext] = (pk, name, link, bool(active))
         names = [name_key(c.name) for c in batch if not c.external_id]
         by_name: dict[str, tuple[int, str, str, bool]] = {}
         if names:
@@ -618,13 +643,11 @@ def preview_rows(importer: Importer, mapping: dict, header: list[str], rows) -> 
             else:
                 cells.append({"value": "", "problem": "", "unmapped": True})
                 continue
-            problem = importer.check_static(spec.key, value) if from_column else None
+            problem = importer.check_static(spec.key, value)
             if spec.key == "is_active" and from_column and problem:
-                problem = f"“{value}” is not an active status."
-            elif spec.key == "name" and problem:
-                problem = "Empty name." if not value else "Longer than 255 characters."
-            elif spec.key == "external_id" and problem:
-                problem = "Longer than 255 characters."
+                problem = f"“{value}” is not an active status." if value else "Empty status."
+            elif problem:
+                problem = problem[:1].upper() + problem[1:]
             if spec.key == "is_active" and not problem:
                 value = "Active" if parse_active(value) else "Inactive"
             cells.append({"value": value, "problem": problem or "", "unmapped": False})

@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import charset_normalizer
 
@@ -68,8 +69,7 @@ class Detected:
     delimiter: str
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     number: int  # spreadsheet row number: the header is row 1
     cells: list[str]
     extra: bool  # the row has non-empty cells beyond the header's columns
@@ -292,10 +292,14 @@ class CsvFile:
                     f"The file has more than {self.max_rows:,} rows, the most one upload "
                     "can take. Split it into smaller files."
                 )
-            extra = len(record) > width and any(c.strip() for c in record[width:])
-            if len(record) < width:
-                record = record + [""] * (width - len(record))
-            yield Row(number=number, cells=record[:width], extra=extra)
+            length = len(record)
+            if length == width:
+                yield Row(number, record, False)
+            elif length < width:
+                yield Row(number, record + [""] * (width - length), False)
+            else:
+                extra = any(c.strip() for c in record[width:])
+                yield Row(number, record[:width], extra)
 
     def scan(self) -> tuple[list[str], int, list[Row]]:
         """Header, number of data rows and the first 10 rows; FileProblem for a file with no

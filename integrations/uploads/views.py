@@ -162,6 +162,9 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Steps 4 and 5: the dry run's preview, the import's progress and its summary."""
     upload = _upload_or_404(pk)
+    can_upload = request.user.has_perm("uploads.add_upload")
+    if upload.status == Upload.Status.NEW and can_upload and not wants_partial(request):
+        return _redirect_to_step(upload)  # still reading or mapping
     errors = list(selectors.upload_errors(upload)[:ERRORS_ON_PAGE])
     importer = IMPORTERS[upload.object_type]
     context = {
@@ -172,7 +175,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "encoding_label": encoding_label(upload.encoding),
         "delimiter_label": delimiter_label(upload.delimiter),
         "step": upload.step,
-        "can_upload": request.user.has_perm("uploads.add_upload"),
+        "can_upload": can_upload,
     }
     return render_page(request, "uploads/detail.html", context, partial="upload-status")
 

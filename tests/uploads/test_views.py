@@ -332,3 +332,10 @@ def test_detail_in_constant_queries(marketer_client, marketer, email, django_ass
     with django_assert_num_queries(len(ctx)):
         page = marketer_client.get(url).content.decode()
     assert page.count("<td>bad</td>") == 100
+
+
+def test_an_upload_still_being_mapped_opens_on_its_step(marketer_client, email):
+    choose(marketer_client, "bom_utf8.csv")
+    upload = Upload.objects.get()
+    response = marketer_client.get(reverse("uploads:detail", args=[upload.pk]))
+    assert response.url == reverse("uploads:map", args=[upload.pk])
