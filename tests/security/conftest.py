@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -91,6 +92,18 @@ def build_world(*, text: str = "") -> World:
     SyncRunChannel.objects.create(run=world.run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
     klaviyo_services.klaviyo_key_save(api_key="pk_matrix_test_key_1234", user=None)
+    access = {
+        "username": text[:255] or "marketer",
+        "ip_address": "192.0.2.1",
+        "user_agent": text[:255] or "Mozilla/5.0",
+        "http_accept": text or "text/html",
+        "path_info": "/accounts/login/",
+    }
+    AccessAttempt.objects.create(
+        **access, get_data=text, post_data=text or "username=marketer", failures_since_start=2
+    )
+    AccessLog.objects.create(**access)
+    AccessFailureLog.objects.create(**access, locked_out=False)
     DBTaskResult.objects.create(
         args_kwargs={"args": [world.upload.pk, True], "kwargs": {}},
         task_path="integrations.uploads.tasks.upload_run_task",

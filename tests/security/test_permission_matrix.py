@@ -157,6 +157,10 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/klaviyo/syncrun/add/": ADMIN_REFUSED,
     "admin/uploads/upload/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/add/": ADMIN_REFUSED,
+    # Login throttling records: written by django-axes only (deleting an attempt unlocks).
+    "admin/axes/accessattempt/add/": ADMIN_REFUSED,
+    "admin/axes/accessfailurelog/add/": ADMIN_REFUSED,
+    "admin/axes/accesslog/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/django_tasks_database/dbtaskresult/<path:object_id>/delete/": ADMIN_REFUSED,
     # A segment in use or a channel with data is not deleted: back to its page with a message.
