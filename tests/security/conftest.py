@@ -7,6 +7,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from channels_app.roles import MARKETER, VIEWER, sync_roles
@@ -53,16 +54,24 @@ def build_world(*, text: str = "") -> World:
     sync_roles(apps)
     channels = ensure_default_channels()
     email = channels["email"]
+    if text:
+        email.name = text
+        email.save()
     world = World(channels=channels)
     world.users = {
         "anonymous": None,
-        "viewer": make_role_user("viewer", VIEWER),
-        "marketer": make_role_user("marketer", MARKETER),
-        "superuser": make_role_user("root", is_staff=True, is_superuser=True),
+        "viewer": make_role_user(f"{text}viewer", VIEWER),
+        "marketer": make_role_user(f"{text}marketer", MARKETER),
+        "superuser": make_role_user(f"{text}root", is_staff=True, is_superuser=True),
     }
     label = text or "Newsletter readers"
     world.segment = make_segment(
-        email, name=label, external_id=text[:64] or "SEG-1", link="https://example.com/s"
+        email,
+        name=label,
+        external_id=text or "SEG-1",
+        link=text or "https://example.com/s",
+        source="klaviyo",
+        kind="segment",
     )
     inactive = make_segment(email, name=f"{label} (old)", is_active=False)
     world.audience = make_audience(email, name=label, include=[world.segment], exclude=[inactive])
@@ -70,24 +79,43 @@ def build_world(*, text: str = "") -> World:
         email,
         name=label,
         notes=text or "Spring sale",
-        link="https://example.com/c",
+        link=text or "https://example.com/c",
         audience=world.audience,
         include=[world.segment],
+        send_at=timezone.now(),
+        created_by=world.users["marketer"],
+        updated_by=world.users["marketer"],
     )
+    world.audience.created_by = world.audience.updated_by = world.users["marketer"]
+    world.audience.save()
     world.upload = upload_services.upload_create(
         user=world.users["marketer"],
         channel=email,
         object_type=Upload.ObjectType.SEGMENTS,
         uploaded_file=SimpleUploadedFile(
-            f"{text}segments.csv" if text else "segments.csv",
-            b"Segment name,Segment ID,Link\nVIP,V1,https://example.com/v\n",
+            "segments.csv", b"Segment name,Segment ID,Link\nVIP,V1,https://example.com/v\n"
         ),
+    )
+    if text:
+        # A file name is stored without its folders; the row is written directly instead.
+        Upload.objects.filter(pk=world.upload.pk).update(file_name=text)
+        world.upload.refresh_from_db()
+    Upload.objects.create(
+        channel=email,
+        created_by=world.users["marketer"],
+        file_name=text or "broken.csv",
+        status=Upload.Status.FAILED,
+        error_message=text or "The file could not be read.",
+        finished_at=timezone.now(),
     )
     UploadError.objects.create(
         upload=world.upload, row=2, column=text or "Link", value=text or "ftp://x", reason="Bad"
     )
     world.run = SyncRun.objects.create(
-        status=SyncRun.Status.FAILED, error=text or "Klaviyo said no", started_by=None
+        status=SyncRun.Status.FAILED,
+        error=text or "Klaviyo said no",
+        started_by=world.users["marketer"],
+        finished_at=timezone.now(),
     )
     SyncRunChannel.objects.create(run=world.run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
