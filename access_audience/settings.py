@@ -6,6 +6,7 @@ those variables.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "django_htmx",
     "django_tasks_db",
     "access_audience",
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     "access_audience.middleware.HtmxMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = env("DJANGO_ROOT_URLCONF", "access_audience.urls")
@@ -156,6 +160,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# AxesStandaloneBackend first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -217,6 +226,21 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
 }
+
+# --- Login throttling (django-axes) ---------------------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins for the same username from the same IP address, that
+# pair is locked out (app and admin login alike) for AXES_COOLOFF_MINUTES; every failed attempt
+# during the lockout starts the wait again. `manage.py axes_reset` lifts every lockout.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "access_audience.throttling.login_locked_out"
+# Behind N reverse proxies (LOGIN_PROXY_COUNT) the client's address is the Nth from the right
+# in X-Forwarded-For (0: the connection's address, REMOTE_ADDR).
+LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "access_audience.throttling.client_ip_address"
 
 # --- Email (password reset) ------------------------------------------------------------------
 _email_backend = env(

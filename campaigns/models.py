@@ -66,3 +66,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safe_link(self) -> str:
+        """The link when it is http(s): a row written past the form (admin, import, shell)
+        must not turn into a javascript: link on the campaign's page."""
+        link = self.link.strip()
+        return link if link.lower().startswith(("http://", "https://")) else ""
