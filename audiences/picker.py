@@ -71,7 +71,6 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -268,19 +267,10 @@ def picker_state(
     qs = segment_search(channel=channel, query=query, status="active")
     if selected_ids:
         qs = qs.exclude(pk__in=selected_ids)
-    exact: list[Segment] = []
     query = query.strip()
-    if query:
-        # segment_search puts an exact Segment ID match first with an ORDER BY CASE, which makes
-        # the database sort every match (slow at 50,000 segments). Same order, two cheap
-        # queries: the exact match by its unique index, then the rest walking the name index.
-        # (`~Q(external_id="")` lets the database use the partial unique index.)
-        exact_qs = qs.filter(~Q(external_id=""), external_id=query).order_by()
-        exact = list(exact_qs[:1]) if offset == 0 else []
-        qs = qs.exclude(external_id=query).order_by("name", "pk")
     page = list(qs[offset : offset + limit + 1])
     has_more = len(page) > limit
-    results = [_annotate(PickerRow(s, ""), **annotate) for s in exact + page[:limit]]
+    results = [_annotate(PickerRow(s, ""), **annotate) for s in page[:limit]]
     return PickerState(
         name=name,
         channel=channel,

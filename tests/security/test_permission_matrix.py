@@ -104,7 +104,10 @@ EXPECTED: dict[str, dict] = {
     # Data: uploads and export
     "data/": READ,
     "data/upload/": WRITE_FORM,
-    "data/uploads/<int:pk>/": READ,
+    # An unfinished upload opens on its current step for those who can continue it.
+    "data/uploads/<int:pk>/": expect(
+        (LOGIN, LOGIN), (OK_200, NOT_ALLOWED), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED)
+    ),
     "data/uploads/<int:pk>/read/": WRITE_FORM,
     "data/uploads/<int:pk>/map/": WRITE_FORM,
     "data/uploads/<int:pk>/import/": WRITE_ACTION,

@@ -45,7 +45,7 @@ MUST_SHOW_THE_DATA = [
     "campaigns/<int:pk>/edit/",
     "campaigns/calendar/",
     "data/",
-    "data/uploads/<int:pk>/",
+    "data/uploads/<int:pk>/map/",
     "integrations/klaviyo/",
     "integrations/klaviyo/runs/<int:run_id>/",
     "admin/segments/segment/",
