@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
@@ -19,8 +20,30 @@ from segments.services import (
 )
 
 
+class SegmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ["channel", "name", "external_id", "link", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        channel = data.get("channel") or getattr(self.instance, "channel", None)
+        external_id = (data.get("external_id") or "").strip()
+        if channel and external_id:
+            taken = Segment.objects.filter(channel=channel, external_id=external_id)
+            if self.instance.pk:
+                taken = taken.exclude(pk=self.instance.pk)
+            if existing := taken.first():
+                self.add_error(
+                    "external_id",
+                    f"This channel already has a segment with this Segment ID: “{existing.name}”.",
+                )
+        return data
+
+
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentAdminForm
     list_display = ["name", "channel", "external_id", "is_active", "source", "updated_at"]
     list_filter = ["channel", "is_active", "source"]
     list_select_related = ["channel"]

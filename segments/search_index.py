@@ -1,18 +1,29 @@
 """Substring search on segment name and Segment ID, backed by an index where the database has one.
 
 See migrations/0002_search_index.py: on SQLite an FTS5 trigram index that also knows each
-segment's channel; on PostgreSQL pg_trgm GIN indexes, which the planner uses for Django's
-`icontains` by itself.
+segment's channel; on PostgreSQL a generated, upper-cased search_text column (name and
+Segment ID) with a pg_trgm GIN index. The column is not a model field: the database fills it.
 """
 
 import sqlite3
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Expression, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Upper
 
 # Trigram indexes cannot answer queries shorter than three characters.
 MIN_INDEXED_LENGTH = 3
+
+
+class SearchText(Expression):
+    """segments_segment.search_text (PostgreSQL only), under whatever alias the query gives it."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name(alias)}.search_text", []
 
 
 class SegmentSearchQuerySet(QuerySet):
@@ -49,6 +60,9 @@ def fts_matches(channel_id: int, query: str) -> RawSQL:
 
 def filter_by_text(qs: QuerySet, query: str, *, channel_id: int) -> QuerySet:
     """Segments of `qs` whose name or Segment ID contains `query`, ignoring case."""
+    connection = connections[qs.db]
     if uses_fts(qs.db, query):
         return qs.filter(pk__in=fts_matches(channel_id, query))
+    if connection.vendor == "postgresql":
+        return qs.alias(search_text=SearchText()).filter(search_text__contains=Upper(Value(query)))
     return qs.filter(Q(name__icontains=query) | Q(external_id__icontains=query))

@@ -2,7 +2,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, CharField, IntegerField, QuerySet, Value, When
 
 from channels_app.models import Channel
 from segments.models import Segment
@@ -127,7 +127,7 @@ def segment_usage(*, segment: Segment) -> SegmentUsage:
 
 
 def segment_usage_counts(segments: Iterable[Segment]) -> list[Segment]:
-    """Set `audience_count` and `campaign_count` on each segment; two queries for any number.
+    """Set `audience_count` and `campaign_count` on each segment; one query for any number.
 
     An audience (or campaign) that both includes and excludes a segment counts once.
     """
@@ -136,23 +136,18 @@ def segment_usage_counts(segments: Iterable[Segment]) -> list[Segment]:
 
     segments = list(segments)
     ids = [s.pk for s in segments]
-    counts = {}
-    for model, key in ((Audience, "audience"), (Campaign, "campaign")):
-        include = model.inclusion_segments.through
-        exclude = model.exclusion_segments.through
-        if ids:
-            pairs = (
-                include.objects.filter(segment_id__in=ids)
-                .values_list("segment_id", f"{key}_id")
-                .union(
-                    exclude.objects.filter(segment_id__in=ids).values_list(
-                        "segment_id", f"{key}_id"
-                    )
-                )
+    counts: dict[str, Counter] = {"audience": Counter(), "campaign": Counter()}
+    if ids:
+        parts = [
+            through.objects.filter(segment_id__in=ids).values_list(
+                "segment_id", f"{kind}_id", Value(kind, output_field=CharField())
             )
-            counts[key] = Counter(segment_id for segment_id, _ in pairs)
-        else:
-            counts[key] = Counter()
+            for kind, model in (("audience", Audience), ("campaign", Campaign))
+            for through in (model.inclusion_segments.through, model.exclusion_segments.through)
+        ]
+        # UNION (not ALL) drops the duplicate pairs of an include-and-exclude.
+        for segment_id, _owner, kind in parts[0].union(*parts[1:]):
+            counts[kind][segment_id] += 1
     for segment in segments:
         segment.audience_count = counts["audience"][segment.pk]
         segment.campaign_count = counts["campaign"][segment.pk]

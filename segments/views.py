@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -108,7 +108,11 @@ def _gone(request: HttpRequest, channel: Channel) -> HttpResponse:
 @require_GET
 @permission_required("segments.view_segment", raise_exception=True)
 def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
-    channel = get_object_or_404(Channel, slug=channel_slug)
+    # One query for the channel and the other channels (the "Copy to" choices).
+    channels = list(Channel.objects.all())
+    channel = next((c for c in channels if c.slug == channel_slug), None)
+    if channel is None:
+        raise Http404("No such channel.")
     state = _search_state(request.GET)
     page_obj = paginate(segment_search(channel=channel, **state), request.GET.get("page"))
     page_obj.object_list = _with_row_urls(segment_usage_counts(page_obj.object_list), channel)
@@ -124,9 +128,7 @@ def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
         "status_choices": STATUS_CHOICES,
         "status_label": dict(STATUS_CHOICES)[state["status"]],
         "sort": _sort_links(state["order"]),
-        "other_channels": (
-            list(Channel.objects.exclude(pk=channel.pk)) if perms["can_add"] else []
-        ),
+        "other_channels": [c for c in channels if c != channel] if perms["can_add"] else [],
         **perms,
     }
     return render_page(request, "segments/list.html", context, partial="segment-results")

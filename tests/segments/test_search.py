@@ -72,3 +72,10 @@ def test_one_and_two_character_queries_work(email):
     make_segment(email, name="Other")
     assert names(email, "a1") == ["A1 list"]
     assert names(email, "z") == ["A1 list"]
+
+
+def test_the_search_can_be_used_as_a_subquery(email, sms):
+    make_segment(email, name="Nested buyers")
+    make_segment(sms, name="Nested buyers")
+    inner = segment_search(channel=email, query="nested").values("pk")
+    assert [s.channel for s in Segment.objects.filter(pk__in=inner)] == [email]
