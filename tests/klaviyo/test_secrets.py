@@ -55,7 +55,8 @@ def test_the_key_never_reaches_logs_pages_errors_admin_or_command_output(
     connected, email, caplog, monkeypatch
 ):
     monkeypatch.setattr("integrations.klaviyo.client.BACKOFF_START", 0.01)
-    caplog.set_level(logging.DEBUG)
+    for name in (None, "urllib3", "django.db.backends", "integrations"):
+        caplog.set_level(logging.DEBUG, logger=name)
     connected.set("segment", "SEG001", "VIP")
     # A good run, retried faults, and failed runs of every kind.
     connected.fault("503", times=1)
@@ -97,6 +98,7 @@ def test_the_key_never_reaches_logs_pages_errors_admin_or_command_output(
 
     errors = " ".join(SyncRun.objects.values_list("error", flat=True))
     assert "lacks the lists:read scope" in errors  # the runs really failed in different ways
+    assert any(r.name.startswith("urllib3") for r in caplog.records)  # HTTP was logged too
     logged = "\n".join(r.getMessage() + str(r.args) + str(r.exc_info) for r in caplog.records)
     for where, text in [
         ("logs", logged),
