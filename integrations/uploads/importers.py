@@ -419,8 +419,8 @@ class _SegmentRun:
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 9)})"  # noqa: S608
         self.lookup_sql = lambda n: (
             f"SELECT id, external_id, name, link, is_active FROM {table}"  # noqa: S608
-            # `external_id != ''` lets SQLite use the partial unique index.
-            f" WHERE channel_id = %s AND external_id != '' AND external_id IN"
+            # Repeating the partial unique index's condition word for word lets SQLite use it.
+            f" WHERE channel_id = %s AND NOT (external_id = '') AND external_id IN"
             f" ({', '.join(['%s'] * n)})"
         )
         # Segments created by this import cannot match a later row (a second row with the same
