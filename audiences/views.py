@@ -1,12 +1,20 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.submissions import (
+    AlreadySubmitted,
+    already_submitted,
+    submission_claim,
+    submission_record,
+)
 from audiences import selectors, services
 from audiences.forms import AudienceForm
 from audiences.models import Audience
@@ -68,14 +76,21 @@ def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            audience = services.audience_create(
-                channel=channel,
-                name=data["name"],
-                estimated_volume=data["estimated_volume"],
-                include=data["segments"].include,
-                exclude=data["segments"].exclude,
-                user=request.user,
-            )
+            with transaction.atomic():
+                submission_claim(request)
+                audience = services.audience_create(
+                    channel=channel,
+                    name=data["name"],
+                    estimated_volume=data["estimated_volume"],
+                    include=data["segments"].include,
+                    exclude=data["segments"].exclude,
+                    user=request.user,
+                )
+                submission_record(
+                    request, reverse("audiences:detail", args=[channel.slug, audience.pk])
+                )
+        except AlreadySubmitted as exc:
+            return already_submitted(request, exc, reverse("audiences:list", args=[channel.slug]))
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:
@@ -128,7 +143,12 @@ def audience_clone(request: HttpRequest, channel_slug: str, pk: int) -> HttpResp
     channel = _channel(channel_slug)
     audience = get_object_or_404(Audience, channel=channel, pk=pk)
     try:
-        copy = services.audience_clone(audience=audience, user=request.user)
+        with transaction.atomic():
+            submission_claim(request)
+            copy = services.audience_clone(audience=audience, user=request.user)
+            submission_record(request, reverse("audiences:edit", args=[channel.slug, copy.pk]))
+    except AlreadySubmitted as exc:
+        return already_submitted(request, exc, reverse("audiences:list", args=[channel.slug]))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("audiences:detail", channel.slug, audience.pk)

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,6 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.submissions import (
+    AlreadySubmitted,
+    already_submitted,
+    submission_claim,
+    submission_record,
+)
 from audiences.models import Audience
 from audiences.picker import form_without_errors, picker_search_requested
 from campaigns import forms as forms_module
@@ -99,7 +106,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("campaigns.add_campaign", raise_exception=True)
 def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    copy = services.campaign_duplicate(campaign=campaign, user=request.user)
+    try:
+        with transaction.atomic():
+            submission_claim(request)
+            copy = services.campaign_duplicate(campaign=campaign, user=request.user)
+            submission_record(request, reverse("campaigns:detail", args=[copy.pk]))
+    except AlreadySubmitted as exc:
+        return already_submitted(request, exc, reverse("campaigns:list"))
     messages.success(request, f"Duplicated as “{copy.name}” (Draft).")
     return redirect("campaigns:detail", pk=copy.pk)
 
@@ -227,7 +240,12 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     setup, form = _bound_form(request, fallback=channels[0], campaign=None)
     if not _should_redisplay(request, setup, form) and form.is_valid():
         try:
-            campaign = services.campaign_create(**_save_args(request, form))
+            with transaction.atomic():
+                submission_claim(request)
+                campaign = services.campaign_create(**_save_args(request, form))
+                submission_record(request, reverse("campaigns:detail", args=[campaign.pk]))
+        except AlreadySubmitted as exc:
+            return already_submitted(request, exc, reverse("campaigns:list"))
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:

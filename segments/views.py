@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,6 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.submissions import (
+    AlreadySubmitted,
+    already_submitted,
+    submission_claim,
+    submission_record,
+)
 from channels_app.models import Channel
 from segments.forms import BulkForm, SegmentForm
 from segments.models import Segment
@@ -141,7 +148,13 @@ def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
     form = SegmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            segment = segment_create(channel=channel, **form.cleaned_data)
+            with transaction.atomic():
+                submission_claim(request)
+                segment = segment_create(channel=channel, **form.cleaned_data)
+                found_url = f"{_list_url(channel)}?q={_quote(segment.external_id or segment.name)}"
+                submission_record(request, found_url)
+        except AlreadySubmitted as exc:
+            return already_submitted(request, exc, _list_url(channel))
         except SegmentIdTaken as exc:
             form.add_id_taken_error(exc.existing)
         except ValidationError as exc:
@@ -150,9 +163,7 @@ def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
             messages.success(request, f"Added “{segment.name}” to {channel.name}.")
             if "add_another" in request.POST:
                 return redirect("segments:add", channel.slug)
-            return HttpResponseRedirect(
-                f"{_list_url(channel)}?q={_quote(segment.external_id or segment.name)}"
-            )
+            return HttpResponseRedirect(found_url)
     return render(request, "segments/form.html", {"channel": channel, "form": form})
 
 

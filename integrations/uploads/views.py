@@ -2,12 +2,20 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
+from access_audience.submissions import (
+    AlreadySubmitted,
+    already_submitted,
+    submission_claim,
+    submission_record,
+)
 from channels_app.models import Channel
 from integrations.uploads import selectors, services
 from integrations.uploads.forms import ChooseForm, MappingForm, ReadForm
@@ -60,12 +68,18 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ChooseForm(request.POST, request.FILES)
         if form.is_valid():
-            new = services.upload_create(
-                user=request.user,
-                channel=form.cleaned_data["channel"],
-                object_type=form.cleaned_data["object_type"],
-                uploaded_file=form.cleaned_data["file"],
-            )
+            try:
+                with transaction.atomic():
+                    submission_claim(request)
+                    new = services.upload_create(
+                        user=request.user,
+                        channel=form.cleaned_data["channel"],
+                        object_type=form.cleaned_data["object_type"],
+                        uploaded_file=form.cleaned_data["file"],
+                    )
+                    submission_record(request, reverse("uploads:read", args=[new.pk]))
+            except AlreadySubmitted as exc:
+                return already_submitted(request, exc, reverse("uploads:history"))
             return redirect("uploads:read", pk=new.pk)
     else:
         slug = request.GET.get("channel", "")

@@ -1,0 +1,64 @@
+"""Once per form: create forms carry a one-time token (`{% submission_token %}`), and the
+view claims it in the same transaction as the create. Two identical POSTs in flight make one
+object: the second waits for the first's token to commit, finds it taken, and is sent to what
+the first one created. POSTs without a token (API-like clients, old pages) are not guarded.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from access_audience.models import FormSubmission
+
+FIELD = "submission"
+KEEP = timedelta(days=1)
+
+
+class AlreadySubmitted(Exception):
+    def __init__(self, url: str):
+        super().__init__("This form was already sent.")
+        self.url = url
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def _token(request: HttpRequest) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.POST.get(FIELD, ""))
+    except ValueError:
+        return None
+
+
+def submission_claim(request: HttpRequest) -> None:
+    """Claim the POST's token (call inside the create's transaction), or raise
+    AlreadySubmitted with the first submission's result."""
+    token = _token(request)
+    if token is None:
+        return
+    user = request.user if request.user.is_authenticated else None
+    try:
+        with transaction.atomic():
+            FormSubmission.objects.create(token=token, user=user)
+    except IntegrityError:
+        first = FormSubmission.objects.filter(token=token, user=user).first()
+        raise AlreadySubmitted(first.result_url if first else "") from None
+    FormSubmission.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+
+
+def submission_record(request: HttpRequest, url: str) -> None:
+    """Remember where the created object is, for a second copy of the same POST."""
+    token = _token(request)
+    if token is not None:
+        FormSubmission.objects.filter(token=token).update(result_url=url[:500])
+
+
+def already_submitted(request: HttpRequest, error: AlreadySubmitted, fallback: str) -> HttpResponse:
+    messages.info(request, "That form was already sent (a double click?): here is what it made.")
+    return redirect(error.url or fallback)
