@@ -105,6 +105,15 @@ def browser_marketer(transactional_db):
     return make_marketer("browser-marketer")
 
 
+def wait_for_htmx(page) -> None:
+    """Wait until htmx has no request in flight and has settled what it swapped in (a swapped-in
+    element reacts to events only once htmx has processed it)."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector("
+        "'.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
+    )
+
+
 def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)

@@ -5,6 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign
+from tests.browser.conftest import wait_for_htmx
 from tests.factories import make_audience, make_segment
 
 
@@ -36,6 +37,7 @@ def test_campaign_from_an_audience_with_ad_hoc_changes(
     )
     page.locator("#id_name").fill("Black Friday VIP")
     audience_select.select_option(label="VIP Customers")
+    wait_for_htmx(page)
 
     selected = page.locator("[data-picker-selected] [data-picker-row]")
     expect(selected).to_have_count(3)
@@ -92,6 +94,7 @@ def test_changing_channel_reloads_audiences_and_drops_segments(marketer_page, br
     page.goto("/campaigns/new/")
     page.get_by_label("Audience").select_option(label="VIP Customers")
     expect(page.locator("[data-picker-selected] [data-picker-row]")).to_have_count(1)
+    wait_for_htmx(page)
     page.get_by_label("Channel").select_option(label="SMS")
     expect(page.get_by_label("Audience").locator("option")).to_have_text(
         ["No audience (pick segments by hand)", "SMS Buyers"]

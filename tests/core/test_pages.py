@@ -33,8 +33,8 @@ def test_home_runs_a_fixed_number_of_queries(
         segment = make_segment(email if i % 2 else sms)
         make_audience(segment.channel, include=[segment])
         make_campaign(segment.channel)
-    # session, user, channels for the switcher, the overview
-    with django_assert_num_queries(4):
+    # session, user, user and group permissions (navigation), channels, the overview
+    with django_assert_num_queries(6):
         marketer_client.get(reverse("home"))
 
 
