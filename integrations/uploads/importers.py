@@ -160,6 +160,19 @@ class Importer:
         """Why a fixed value is refused for a field, or None."""
         raise NotImplementedError
 
+    def run(
+        self,
+        *,
+        channel: Channel,
+        csv_file: CsvFile,
+        mapping: dict,
+        dry_run: bool,
+        skip_invalid: bool,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Stream the file into the channel (all-or-nothing unless skip_invalid)."""
+        raise NotImplementedError
+
     def resolve(self, mapping: dict, header: list[str]) -> dict[str, tuple[str, int | str]]:
         """{field: ("column", index) | ("static", cleaned value)}; MappingProblem if unusable."""
         positions = {name.casefold(): i for i, name in enumerate(header)}

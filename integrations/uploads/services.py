@@ -204,11 +204,9 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
 
     result = None
     try:
-        result = segments_import(
+        result = IMPORTERS[upload.object_type].run(
             channel=upload.channel,
-            path=upload_path(upload),
-            encoding=upload.encoding,
-            delimiter=upload.delimiter,
+            csv_file=csv_file_for(upload),
             mapping=upload.mapping,
             dry_run=dry_run,
             skip_invalid=upload.skip_invalid,
