@@ -174,6 +174,10 @@ def _sample_text(path: Path, encoding: str) -> str:
             f"The file cannot be read as {encoding_label(encoding)} (byte {exc.start + 1} "
             "is not valid). Choose another encoding."
         ) from None
+    except UnicodeError:  # e.g. UTF-16 without a byte order mark
+        raise FileProblem(
+            f"The file cannot be read as {encoding_label(encoding)}. Choose another encoding."
+        ) from None
 
 
 def detect_delimiter(text: str) -> str:
@@ -245,6 +249,11 @@ class CsvFile:
             raise FileProblem(
                 f"The file cannot be read as {encoding_label(self.encoding)}: {exc.reason} "
                 f"at byte {exc.start + 1} of a block. Choose another encoding."
+            ) from None
+        except UnicodeError:  # e.g. UTF-16 chosen for a file without a byte order mark
+            raise FileProblem(
+                f"The file cannot be read as {encoding_label(self.encoding)}. "
+                "Choose another encoding."
             ) from None
         except csv.Error as exc:
             raise FileProblem(f"The file is not valid CSV: {exc}.") from None
