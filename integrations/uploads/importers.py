@@ -430,21 +430,22 @@ class _SegmentRun:
             "channel_id, name, external_id, link, is_active, source, kind, created_at, updated_at"
         )
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 9)})"  # noqa: S608
-        # PostgreSQL: one array parameter and multi-row VALUES (executemany there is a round
-        # trip a row); SQLite: executemany, which is its fastest path.
+        # PostgreSQL: COPY (executemany there costs a round trip or a quoted literal a row);
+        # SQLite: executemany, which is its fastest path.
         self.postgres = connection.vendor == "postgresql"
+        # A join on unnest() probes the unique index once per ID (= ANY(array) of 2,000 IDs
+        # is ten times slower).
         self.lookup_any_sql = (
-            f"SELECT id, external_id, name, link, is_active FROM {table}"  # noqa: S608
-            " WHERE channel_id = %s AND NOT (external_id = '') AND external_id = ANY(%s)"
+            "SELECT s.id, s.external_id, s.name, s.link, s.is_active"  # noqa: S608
+            f" FROM unnest(%s::text[]) AS k(ext) JOIN {table} AS s ON s.channel_id = %s"
+            " AND NOT (s.external_id = '') AND s.external_id = k.ext"
         )
-        self.insert_values_sql = f"INSERT INTO {table} ({columns}) VALUES {{values}}"  # noqa: S608
-        self.insert_row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        self.update_values_sql = (
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+        self.update_from_sql = (
             f"UPDATE {table} AS s SET name = v.name, link = v.link,"  # noqa: S608
-            " is_active = v.is_active, updated_at = v.updated_at FROM (VALUES {values})"
-            " AS v(name, link, is_active, updated_at, id) WHERE s.id = v.id"
+            " is_active = v.is_active, updated_at = v.updated_at FROM aa_upload_changes AS v"
+            " WHERE s.id = v.id"
         )
-        self.update_row = "(%s::text, %s::text, %s::boolean, %s::timestamptz, %s::bigint)"
         self.lookup_sql = lambda n: (
             f"SELECT id, external_id, name, link, is_active FROM {table}"  # noqa: S608
             # Repeating the partial unique index's condition word for word lets SQLite use it.
@@ -601,7 +602,7 @@ class _SegmentRun:
         if ids:
             with connection.cursor() as cursor:
                 if self.postgres:
-                    cursor.execute(self.lookup_any_sql, [self.channel.pk, ids])
+                    cursor.execute(self.lookup_any_sql, [ids, self.channel.pk])
                     chunks = [cursor.fetchall()]
                 else:
                     chunks = []
@@ -651,24 +652,25 @@ class _SegmentRun:
         with connection.cursor() as cursor:
             if creates:
                 if self.postgres:
-                    _execute_values(cursor, self.insert_values_sql, creates, self.insert_row)
+                    with cursor.cursor.copy(self.copy_sql) as copy:
+                        for row in creates:
+                            copy.write_row(row)
                 else:
                     cursor.executemany(self.insert_sql, creates)
             if updates:
                 if self.postgres:
-                    _execute_values(cursor, self.update_values_sql, updates, self.update_row)
+                    cursor.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS aa_upload_changes (name text,"
+                        " link text, is_active boolean, updated_at timestamptz, id bigint)"
+                        " ON COMMIT DROP"
+                    )
+                    cursor.execute("TRUNCATE aa_upload_changes")
+                    with cursor.cursor.copy("COPY aa_upload_changes FROM STDIN") as copy:
+                        for row in updates:
+                            copy.write_row(row)
+                    cursor.execute(self.update_from_sql)
                 else:
                     cursor.executemany(self.update_sql, updates)
-
-
-def _execute_values(cursor, sql: str, rows: list[tuple], row_sql: str, size: int = 1000) -> None:
-    """One statement per `size` rows: `sql` has a {values} slot for the row placeholders."""
-    for start in range(0, len(rows), size):
-        chunk = rows[start : start + size]
-        cursor.execute(
-            sql.format(values=", ".join([row_sql] * len(chunk))),
-            [value for row in chunk for value in row],
-        )
 
 
 SEGMENT = SegmentImporter()
