@@ -430,6 +430,22 @@ class _SegmentRun:
             "channel_id, name, external_id, link, is_active, source, kind, created_at, updated_at"
         )
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 9)})"  # noqa: S608
+        # PostgreSQL: COPY (executemany there costs a round trip or a quoted literal a row);
+        # SQLite: executemany, which is its fastest path.
+        self.postgres = connection.vendor == "postgresql"
+        # A join on unnest() probes the unique index once per ID (= ANY(array) of 2,000 IDs
+        # is ten times slower).
+        self.lookup_any_sql = (
+            "SELECT s.id, s.external_id, s.name, s.link, s.is_active"  # noqa: S608
+            f" FROM unnest(%s::text[]) AS k(ext) JOIN {table} AS s ON s.channel_id = %s"
+            " AND NOT (s.external_id = '') AND s.external_id = k.ext"
+        )
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+        self.update_from_sql = (
+            f"UPDATE {table} AS s SET name = v.name, link = v.link,"  # noqa: S608
+            " is_active = v.is_active, updated_at = v.updated_at FROM aa_upload_changes AS v"
+            " WHERE s.id = v.id"
+        )
         self.lookup_sql = lambda n: (
             f"SELECT id, external_id, name, link, is_active FROM {table}"  # noqa: S608
             # Repeating the partial unique index's condition word for word lets SQLite use it.
@@ -585,10 +601,17 @@ class _SegmentRun:
         by_id: dict[str, tuple[int, str, str, bool]] = {}
         if ids:
             with connection.cursor() as cursor:
-                for start in range(0, len(ids), 1000):
-                    chunk = ids[start : start + 1000]
-                    cursor.execute(self.lookup_sql(len(chunk)), [self.channel.pk, *chunk])
-                    for pk, ext, name, link, active in cursor.fetchall():
+                if self.postgres:
+                    cursor.execute(self.lookup_any_sql, [ids, self.channel.pk])
+                    chunks = [cursor.fetchall()]
+                else:
+                    chunks = []
+                    for start in range(0, len(ids), 1000):
+                        chunk = ids[start : start + 1000]
+                        cursor.execute(self.lookup_sql(len(chunk)), [self.channel.pk, *chunk])
+                        chunks.append(cursor.fetchall())
+                for rows in chunks:
+                    for pk, ext, name, link, active in rows:
                         by_id[ext] = (pk, name, link, bool(active))
         names = [name_key(c.name) for c in batch if not c.external_id]
         by_name: dict[str, tuple[int, str, str, bool]] = {}
@@ -628,9 +651,26 @@ class _SegmentRun:
             return  # a dry run, or an all-or-nothing import that will be rolled back
         with connection.cursor() as cursor:
             if creates:
-                cursor.executemany(self.insert_sql, creates)
+                if self.postgres:
+                    with cursor.cursor.copy(self.copy_sql) as copy:
+                        for row in creates:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(self.insert_sql, creates)
             if updates:
-                cursor.executemany(self.update_sql, updates)
+                if self.postgres:
+                    cursor.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS aa_upload_changes (name text,"
+                        " link text, is_active boolean, updated_at timestamptz, id bigint)"
+                        " ON COMMIT DROP"
+                    )
+                    cursor.execute("TRUNCATE aa_upload_changes")
+                    with cursor.cursor.copy("COPY aa_upload_changes FROM STDIN") as copy:
+                        for row in updates:
+                            copy.write_row(row)
+                    cursor.execute(self.update_from_sql)
+                else:
+                    cursor.executemany(self.update_sql, updates)
 
 
 SEGMENT = SegmentImporter()

@@ -171,3 +171,15 @@ def test_fast_link_check_accepts_only_what_the_validator_accepts(link):
 )
 def test_link_problems(link):
     assert link_problem(link)
+
+
+def test_updates_across_batches_then_again(email, tmp_path):
+    first = write(tmp_path, "name,id\n" + "".join(f"S{i},{i}\n" for i in range(4_500)), "a.csv")
+    second = write(tmp_path, "name,id\n" + "".join(f"T{i},{i}\n" for i in range(4_500)), "b.csv")
+    third = write(tmp_path, "name,id\n" + "".join(f"U{i},{i}\n" for i in range(4_500)), "c.csv")
+    mapping = {"name": {"column": "name"}, "external_id": {"column": "id"}}
+    assert run_import(email, first, mapping)[0].created == 4_500
+    assert run_import(email, second, mapping)[0].updated == 4_500
+    assert run_import(email, third, mapping)[0].updated == 4_500
+    assert Segment.objects.get(external_id="4499").name == "U4499"
+    assert not Segment.objects.filter(channel=email).exclude(name__startswith="U").exists()
