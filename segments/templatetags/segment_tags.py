@@ -18,6 +18,7 @@ from segments.models import Segment
 
 register = template.Library()
 
+# Fixed markup with no user data in it: safe to mark as such.
 _DASH = mark_safe('<span class="muted">—</span>')
 _ACTIVE = mark_safe('<span class="badge badge-green">Active</span>')
 _INACTIVE = mark_safe('<span class="badge badge-gray">Inactive</span>')
