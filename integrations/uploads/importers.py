@@ -24,6 +24,7 @@ from segments.models import Segment
 from segments.validators import validate_http_url
 
 BATCH_SIZE = 2000
+ANALYZE_AFTER = 10_000
 MAX_LENGTH = 255
 
 TRUE_WORDS = {"true", "yes", "y", "1", "active"}
@@ -307,6 +308,11 @@ class SegmentImporter(Importer):
                 run.result.written = False
                 return run.result
             run.result.written = True
+            if connection.vendor == "postgresql" and run.result.created >= ANALYZE_AFTER:
+                # Fresh statistics, or the planner keeps thinking the channel is small and
+                # scans it instead of probing the Segment ID index on the next import.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(Segment._meta.db_table)}")
             return run.result
 
 
