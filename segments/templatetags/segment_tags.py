@@ -18,11 +18,10 @@ from segments.models import Segment
 
 register = template.Library()
 
-# Fixed markup with no user data in it: safe to mark as such.
-_DASH = mark_safe('<span class="muted">—</span>')
-_ACTIVE = mark_safe('<span class="badge badge-green">Active</span>')
-_INACTIVE = mark_safe('<span class="badge badge-gray">Inactive</span>')
-_NOT_USED = mark_safe('<span class="muted">Not used</span>')
+_DASH = mark_safe('<span class="muted">—</span>')  # fixed markup, no input
+_ACTIVE = mark_safe('<span class="badge badge-green">Active</span>')  # fixed markup, no input
+_INACTIVE = mark_safe('<span class="badge badge-gray">Inactive</span>')  # fixed markup, no input
+_NOT_USED = mark_safe('<span class="muted">Not used</span>')  # fixed markup, no input
 
 
 def _plural(n: int, word: str) -> str:
