@@ -1,4 +1,5 @@
 import logging
+import sys
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
@@ -7,9 +8,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.selectors import channel_overview_list
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
 
 
 @require_GET
@@ -41,9 +45,18 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    # No context processors: whatever broke may be what they need.
+    # No context processors: whatever broke may be what they need (the database, say).
     from django.template import loader
 
+    if isinstance(sys.exception(), CONNECTION_ERRORS):
+        # The database went away under this request: a passing problem, not a bug. Nothing
+        # was committed (every write is one transaction), and the next request reconnects.
+        connections_reset_broken()
+        return HttpResponse(
+            loader.get_template("503.html").render(),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return HttpResponse(loader.get_template("500.html").render(), status=500)
 
 

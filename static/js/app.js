@@ -91,6 +91,8 @@
       toast("That item no longer exists. Reload the page to see the current list.");
     } else if (status === 409) {
       toast("Someone changed this meanwhile. Reload the page and try again.");
+    } else if (status === 503) {
+      toast("The service is briefly unavailable and nothing was saved. Try again in a moment.");
     } else {
       toast("Something went wrong (error " + status + "). Reload the page and try again.");
     }

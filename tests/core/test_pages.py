@@ -112,3 +112,39 @@ def test_plain_responses_keep_messages_for_the_next_page(rf, marketer):
     assert HtmxMessagesMiddleware(view)(request).content == b"page"
     assert not request._messages.used
     assert [str(m) for m in request._messages] == ["Saved."]
+
+
+def test_a_database_that_stops_answering_mid_request_is_a_503_not_a_500(marketer, email):
+    """On both databases: "database is locked" on SQLite, a lost connection on PostgreSQL."""
+    from django.db import connection
+    from django.test import Client
+
+    def unavailable(execute, sql, params, many, context):
+        raise OperationalError("database is locked")
+
+    client = Client(raise_request_exception=False)
+    client.force_login(marketer)
+    url = reverse("segments:list", args=[email.slug])
+    with connection.execute_wrapper(unavailable):
+        response = client.get(url)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "Nothing you entered was saved" in response.content.decode()
+    assert "database is locked" not in response.content.decode()
+    assert client.get(url).status_code == 200
+
+
+def test_any_other_error_is_still_the_500_page(marketer, email, monkeypatch):
+    from django.test import Client
+
+    from segments import views
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(views, "segment_search", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(marketer)
+    response = client.get(reverse("segments:list", args=[email.slug]))
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
