@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
 from integrations.klaviyo import crypto
 from integrations.klaviyo.client import (
@@ -300,6 +301,19 @@ def sync_run_execute(
         _finish(run_id, error=str(error), kind="klaviyo")
     except RunAbandoned:
         pass
+    except CONNECTION_ERRORS as error:
+        # The channel being written was rolled back with the connection; channels already
+        # done keep their changes.
+        logger.warning(
+            "Klaviyo sync run %s stopped: the database connection was lost (%s)", run_id, error
+        )
+        connections_reset_broken()
+        _finish(
+            run_id,
+            kind="unexpected",
+            error="The database connection was lost during the sync; nothing was written for "
+            "the channel being synced at that moment. Run the sync again.",
+        )
     except IntegrityError:
         logger.exception("Klaviyo sync run %s hit a conflicting change", run_id)
         _finish(

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
 from integrations.uploads.importers import IMPORTERS, SEGMENT, ImportResult, MappingProblem
 from integrations.uploads.models import Upload, UploadError
@@ -203,6 +204,7 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
         os.replace(tmp, progress)
 
     result = None
+    keep_file = False
     try:
         result = IMPORTERS[upload.object_type].run(
             channel=upload.channel,
@@ -214,6 +216,16 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
         )
     except (FileProblem, MappingProblem) as exc:
         status, message = Upload.Status.FAILED, str(exc)
+    except CONNECTION_ERRORS as exc:
+        # The transaction died with the connection, so nothing was written; the file is
+        # kept so the same upload can be started again.
+        logger.warning("Upload %s stopped: the database connection was lost (%s)", upload.pk, exc)
+        connections_reset_broken()
+        status, keep_file = Upload.Status.FAILED, True
+        message = (
+            "The database connection was lost during the "
+            f"{'check' if dry_run else 'import'}. Nothing was written. Start it again."
+        )
     except Exception:
         logger.exception("Upload %s failed", upload.pk)
         status = Upload.Status.FAILED
@@ -251,7 +263,7 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
         if result is not None:
             result.errors.close()
         progress.unlink(missing_ok=True)
-    if not dry_run or status == Upload.Status.FAILED:
+    if not keep_file and (not dry_run or status == Upload.Status.FAILED):
         upload.refresh_from_db()
         _remove_file(upload)
 
