@@ -34,11 +34,22 @@ def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
+_UNREADABLE = (
+    "The saved Klaviyo key cannot be decrypted with the server's encryption keys "
+    "(ENCRYPTION_KEYS changed?). Paste the key again."
+)
+
+
 def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise DecryptionFailed(
-            "The saved Klaviyo key cannot be decrypted with the server's encryption keys "
-            "(ENCRYPTION_KEYS changed?). Paste the key again."
-        ) from None
+        raise DecryptionFailed(_UNREADABLE) from None
+
+
+def rotate(token: str) -> str:
+    """The same secret, encrypted again with the first key (after a new key was put first)."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionFailed(_UNREADABLE) from None

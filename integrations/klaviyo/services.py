@@ -85,6 +85,21 @@ def klaviyo_key_save(*, api_key: str, user: AbstractBaseUser | None) -> KlaviyoA
 
 
 @transaction.atomic
+def klaviyo_key_reencrypt() -> bool:
+    """Encrypt the saved key again with the first ENCRYPTION_KEYS key, so that older keys can
+    be dropped from the list. False when no key is saved."""
+    account = (
+        KlaviyoAccount.objects.select_for_update().filter(pk=KlaviyoAccount.SINGLETON_PK).first()
+    )
+    if account is None:
+        return False
+    account.encrypted_api_key = crypto.rotate(account.encrypted_api_key)
+    account.save(update_fields=["encrypted_api_key"])
+    logger.info("Klaviyo key re-encrypted with the current first encryption key")
+    return True
+
+
+@transaction.atomic
 def klaviyo_key_delete(*, user: AbstractBaseUser | None) -> bool:
     """Disconnect: forget the saved key. True if there was one."""
     deleted, _ = KlaviyoAccount.objects.filter(pk=KlaviyoAccount.SINGLETON_PK).delete()
