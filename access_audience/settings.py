@@ -61,6 +61,8 @@ if not SECRET_KEY:
             "for local development."
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (debug only)
+# Former secret keys, still accepted for sessions and reset links while a new one takes over.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")

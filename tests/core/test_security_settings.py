@@ -75,3 +75,18 @@ def test_production_without_secret_key_is_a_clear_error():
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_a_rotated_secret_key_keeps_people_logged_in_through_the_fallbacks(marketer, settings):
+    from django.test import Client
+
+    old = settings.SECRET_KEY
+    kept, dropped = Client(), Client()
+    kept.force_login(marketer)
+    dropped.force_login(marketer)
+    settings.SECRET_KEY = secrets.token_urlsafe(50)
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert kept.get(reverse("home")).status_code == 200  # and its session moves to the new key
+    settings.SECRET_KEY_FALLBACKS = []
+    assert kept.get(reverse("home")).status_code == 200
+    assert dropped.get(reverse("home")).status_code == 302  # never seen during the rotation
