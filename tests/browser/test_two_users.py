@@ -1,5 +1,6 @@
 """Two Marketers edit the same audience or campaign: the second save from an old form is refused,
-shows the other person's version and keeps what was typed; saving again is a knowing decision."""
+shows the other person's version and keeps what was typed; saving again is a knowing decision.
+A double click on Save is one person saving once, never a conflict with themselves."""
 
 import re
 
@@ -11,6 +12,9 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign
 from tests.browser.conftest import CSP_MESSAGE, PageProblems, log_in, wait_for_htmx
 from tests.factories import make_audience, make_marketer, make_segment
+
+SOMEONE_ELSE = re.compile("was changed by someone else meanwhile")
+SAVED_ONCE = "your changes were saved once"
 
 
 @pytest.fixture
@@ -205,3 +209,69 @@ def test_second_campaign_save_from_an_old_form_is_refused_and_keeps_the_input(
     assert campaign.notes == "Subject line approved by legal."
     assert campaign.updated_by.username == "second-marketer"
     assert names(campaign.exclusion_segments) == {"Churn risk", "Unsubscribed 90d"}
+
+
+def form_fields(page, form) -> str:
+    """The form exactly as the browser would send it, url-encoded."""
+    return form.evaluate("f => new URLSearchParams(new FormData(f)).toString()")
+
+
+def send_again(page, form) -> None:
+    """Send a copy of the form's POST outside the page, as a first click whose answer the
+    browser never showed (the page's click guard had not caught it)."""
+    response = page.request.post(
+        page.url,
+        data=form_fields(page, form),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        max_redirects=0,
+    )
+    assert response.status == 302, response.status
+
+
+def test_double_click_on_save_audience_is_one_save(marketer_page, vip_audience):
+    page = marketer_page
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"/channels/email/audiences/{vip_audience.pk}/edit/")
+    page.get_by_role("textbox", name="Estimated volume").fill("13000")
+    page.get_by_role("button", name="Save audience").dblclick()
+    expect(page.get_by_text("Audience “VIP Customers” saved.")).to_be_visible()
+    expect(page.get_by_text("13,000 contacts")).to_be_visible()
+    expect(page.get_by_text(SOMEONE_ELSE)).to_have_count(0)
+    assert len(posts) == 1, posts
+    assert Audience.objects.get(pk=vip_audience.pk).version == 2
+
+    # Two identical POSTs that both reach the app: the second is not a conflict with oneself.
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_role("textbox", name="Estimated volume").fill("13500")
+    send_again(page, page.locator("form.audience-form"))
+    page.get_by_role("button", name="Save audience").click()
+    expect(page.get_by_role("heading", name="VIP Customers")).to_be_visible()
+    expect(page.get_by_text(SAVED_ONCE)).to_be_visible()
+    expect(page.get_by_text("13,500 contacts")).to_be_visible()
+    expect(page.get_by_text(SOMEONE_ELSE)).to_have_count(0)
+    assert Audience.objects.get(pk=vip_audience.pk).version == 3
+
+
+def test_double_click_on_save_campaign_is_one_save(marketer_page, spring_campaign):
+    page = marketer_page
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"/campaigns/{spring_campaign.pk}/edit/")
+    page.get_by_label("Notes").fill("First draft of the copy.")
+    page.get_by_role("button", name="Save campaign").dblclick()
+    expect(page.get_by_text("Campaign “Spring sale” saved.")).to_be_visible()
+    expect(page.get_by_text(SOMEONE_ELSE)).to_have_count(0)
+    assert len(posts) == 1, posts
+    assert Campaign.objects.get(pk=spring_campaign.pk).version == 2
+
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_label("Notes").fill("Second draft of the copy.")
+    send_again(page, page.locator("form.campaign-form"))
+    page.get_by_role("button", name="Save campaign").click()
+    expect(page.get_by_role("heading", name="Spring sale")).to_be_visible()
+    expect(page.get_by_text(SAVED_ONCE)).to_be_visible()
+    expect(page.locator(".details").first).to_contain_text("Second draft of the copy.")
+    expect(page.get_by_text(SOMEONE_ELSE)).to_have_count(0)
+    campaign = Campaign.objects.get(pk=spring_campaign.pk)
+    assert campaign.version == 3 and campaign.notes == "Second draft of the copy."
