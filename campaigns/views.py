@@ -292,7 +292,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, ALREADY_SAVED)
             return redirect(exc.url or reverse("campaigns:detail", args=[campaign.pk]))
         except services.CampaignChangedMeanwhile as exc:
-            conflict = exc.campaign
+            conflict = selectors.campaign_get(exc.campaign.pk)  # their segments, by name
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:

@@ -165,6 +165,9 @@ def test_second_campaign_save_from_an_old_form_is_refused_and_keeps_the_input(
 
     ann.get_by_label("Status").select_option(label="Scheduled")
     ann.get_by_label("Send time").fill("2026-12-04T09:00")
+    ann.locator("[data-picker-selected]").get_by_role(
+        "checkbox", name="Include Repeat buyers"
+    ).uncheck()
     ann.get_by_role("button", name="Save campaign").click()
     expect(ann.get_by_text("Campaign “Spring sale” saved.")).to_be_visible()
 
@@ -181,33 +184,42 @@ def test_second_campaign_save_from_an_old_form_is_refused_and_keeps_the_input(
     expect(conflict).to_contain_text(
         "Their version: Scheduled, send time 4 Dec 2026, 09:00, audience “VIP Customers”."
     )
+    expect(conflict).to_contain_text(
+        "Their targeting: Contacts in VIP, except those in Unsubscribed 90d."
+    )
+    expect(conflict).to_contain_text("Their notes: none.")
     expect(ben.get_by_label("Notes")).to_have_value("Subject line approved by legal.")
     expect(ben.get_by_label("Status")).to_have_value("draft")
     expect(ben.get_by_label("Send time")).to_have_value("")
     selected = ben.locator("[data-picker-selected]")
     expect(selected.get_by_role("checkbox", name="Exclude Churn risk")).to_be_checked()
     expect(selected.get_by_role("checkbox", name="Include VIP")).to_be_checked()
+    expect(selected.get_by_role("checkbox", name="Include Repeat buyers")).to_be_checked()
     expect(selected.locator("[data-picker-row]", has_text="VIP")).to_contain_text("from audience")
+    expect(ben.locator('[data-picker-count="include"]')).to_have_text("2")
     expect(ben.locator('[data-picker-count="exclude"]')).to_have_text("2")
 
     campaign = Campaign.objects.get(pk=spring_campaign.pk)
     assert campaign.status == Campaign.Status.SCHEDULED and campaign.send_at is not None
     assert campaign.notes == "" and campaign.version == 2
+    assert names(campaign.inclusion_segments) == {"VIP"}
     assert names(campaign.exclusion_segments) == {"Unsubscribed 90d"}
 
-    # Ben decides to keep Ann's schedule as well as his own changes, and saves again.
+    # Ben decides to take Ann's schedule and removal as well as his own changes, and saves.
     ben.get_by_label("Status").select_option(label="Scheduled")
     ben.get_by_label("Send time").fill("2026-12-04T09:00")
+    selected.get_by_role("checkbox", name="Include Repeat buyers").uncheck()
     ben.get_by_role("button", name="Save campaign").click()
     expect(ben.get_by_text("Campaign “Spring sale” saved.")).to_be_visible()
     expect(ben.locator(".details").first).to_contain_text("Subject line approved by legal.")
     expect(ben.locator(".definition")).to_contain_text(
-        "Contacts in Repeat buyers or VIP, except those in Churn risk or Unsubscribed 90d."
+        "Contacts in VIP, except those in Churn risk or Unsubscribed 90d."
     )
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED and campaign.version == 3
     assert campaign.notes == "Subject line approved by legal."
     assert campaign.updated_by.username == "second-marketer"
+    assert names(campaign.inclusion_segments) == {"VIP"}
     assert names(campaign.exclusion_segments) == {"Churn risk", "Unsubscribed 90d"}
 
 
