@@ -60,9 +60,11 @@ def vip_audience(browser_channels, email_segments):
 
 
 def pick(page, query: str, label: str) -> None:
-    """Search the picker and tick one choice of a result ("Exclude Bounced")."""
+    """Search the picker for one segment and tick one of its choices ("Exclude Bounced")."""
     page.get_by_role("searchbox", name=re.compile("Search Email segments")).fill(query)
-    page.locator(".picker-results").get_by_role("checkbox", name=label).check()
+    results = page.locator(".picker-results [data-picker-row]")
+    expect(results).to_have_count(1)  # the search answered: only the segment searched for
+    results.get_by_role("checkbox", name=label).check()
     selected = page.locator("[data-picker-selected]")
     expect(selected.get_by_role("checkbox", name=label)).to_be_checked()
     wait_for_htmx(page)
