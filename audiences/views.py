@@ -21,6 +21,8 @@ from audiences.models import Audience
 from audiences.picker import form_without_errors, picker_search_requested, picker_state_from_query
 from channels_app.models import Channel
 
+ALREADY_SAVED = "That form was already sent (a double click?): your changes were saved once."
+
 
 def _channel(slug: str) -> Channel:
     return get_object_or_404(Channel, slug=slug)
@@ -114,16 +116,25 @@ def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespo
     conflict = None
     if form.is_valid():
         data = form.cleaned_data
+        detail_url = reverse("audiences:detail", args=[channel.slug, audience.pk])
         try:
-            audience = services.audience_update(
-                audience=audience,
-                version=data["version"] or audience.version,
-                name=data["name"],
-                estimated_volume=data["estimated_volume"],
-                include=data["segments"].include,
-                exclude=data["segments"].exclude,
-                user=request.user,
-            )
+            with transaction.atomic():
+                submission_claim(request)
+                audience = services.audience_update(
+                    audience=audience,
+                    version=data["version"] or audience.version,
+                    name=data["name"],
+                    estimated_volume=data["estimated_volume"],
+                    include=data["segments"].include,
+                    exclude=data["segments"].exclude,
+                    user=request.user,
+                )
+                submission_record(request, detail_url)
+        except AlreadySubmitted as exc:
+            # The same form sent twice: the first copy saved it, the second must not look
+            # like someone else's change.
+            messages.info(request, ALREADY_SAVED)
+            return redirect(exc.url or detail_url)
         except services.AudienceChanged as exc:
             conflict = selectors.audience_get(channel=channel, pk=exc.current.pk)
             # Keep everything typed; a second save knowingly replaces the newer version.

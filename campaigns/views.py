@@ -25,6 +25,8 @@ from campaigns.models import Campaign
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
 
+ALREADY_SAVED = "That form was already sent (a double click?): your changes were saved once."
+
 
 def _campaign_or_404(pk: int) -> Campaign:
     try:
@@ -276,13 +278,21 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     conflict = None
     if not _should_redisplay(request, setup, form) and form.is_valid():
         try:
-            saved = services.campaign_update(
-                campaign=campaign,
-                expected_version=form.cleaned_data.get("version"),
-                **_save_args(request, form),
-            )
+            with transaction.atomic():
+                submission_claim(request)
+                saved = services.campaign_update(
+                    campaign=campaign,
+                    expected_version=form.cleaned_data.get("version"),
+                    **_save_args(request, form),
+                )
+                submission_record(request, reverse("campaigns:detail", args=[saved.pk]))
+        except AlreadySubmitted as exc:
+            # The same form sent twice: the first copy saved it, the second must not look
+            # like someone else's change.
+            messages.info(request, ALREADY_SAVED)
+            return redirect(exc.url or reverse("campaigns:detail", args=[campaign.pk]))
         except services.CampaignChangedMeanwhile as exc:
-            conflict = exc.campaign
+            conflict = selectors.campaign_get(exc.campaign.pk)  # their segments, by name
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:
