@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -199,7 +199,11 @@ def campaign_create(
 
 
 def _locked(campaign: Campaign, expected_version: int | None) -> Campaign:
-    current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    current = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+    if current is None:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: "This campaign was deleted meanwhile; nothing was saved."}
+        )
     if expected_version is not None and current.version != expected_version:
         raise CampaignChangedMeanwhile(current)
     return current

@@ -139,6 +139,8 @@ def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+        if not Campaign.objects.filter(pk=pk).exists():
+            return redirect("campaigns:list")
     else:
         messages.success(
             request,

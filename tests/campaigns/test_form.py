@@ -201,3 +201,24 @@ def test_edit_keeps_a_segment_that_became_inactive(marketer_client, marketer, em
     data["segments-include"] = [seg.pk]
     response = marketer_client.post(reverse("campaigns:edit", args=[campaign.pk]), data)
     assert response.status_code == 302
+
+
+def test_saving_a_campaign_deleted_meanwhile_keeps_the_form_and_says_so(
+    marketer_client, marketer, email, monkeypatch
+):
+    from campaigns import services, views
+
+    campaign = services.campaign_create(user=marketer, channel=email, name="C")
+    update = services.campaign_update
+
+    def deleted_first(**kwargs):  # someone deletes it while this save is on its way
+        Campaign.objects.filter(pk=campaign.pk).delete()
+        return update(**kwargs)
+
+    monkeypatch.setattr(views.services, "campaign_update", deleted_first)
+    data = form_data(name="My typed name", version=campaign.version)
+    response = marketer_client.post(reverse("campaigns:edit", args=[campaign.pk]), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This campaign was deleted meanwhile; nothing was saved." in html
+    assert 'value="My typed name"' in html

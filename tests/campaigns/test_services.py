@@ -146,6 +146,29 @@ def test_stale_edit_is_refused(marketer, email):
     assert campaign.name == "First" and campaign.version == 2
 
 
+def test_saving_or_reapplying_a_campaign_deleted_meanwhile_is_a_message(marketer, email):
+    campaign = create(marketer, email)
+    Campaign.objects.filter(pk=campaign.pk).delete()  # by someone else, after the form loaded
+    with pytest.raises(ValidationError, match="deleted meanwhile"):
+        services.campaign_update(
+            campaign=campaign,
+            user=marketer,
+            expected_version=1,
+            channel=email,
+            name="Mine",
+            status=Campaign.Status.DRAFT,
+            send_at=None,
+            notes="",
+            link="",
+            audience=None,
+            inclusion_ids=[],
+            exclusion_ids=[],
+        )
+    with pytest.raises(ValidationError, match="deleted meanwhile"):
+        services.campaign_reapply_audience(campaign=campaign, user=marketer, expected_version=1)
+    assert not Campaign.objects.exists()
+
+
 def test_reapply_keeps_additions_and_removals(marketer, email, vip_setup):
     seg, audience = vip_setup
     campaign = create(
