@@ -1,7 +1,8 @@
-"""Once per form: create forms carry a one-time token (`{% submission_token %}`), and the
-view claims it in the same transaction as the create. Two identical POSTs in flight make one
-object: the second waits for the first's token to commit, finds it taken, and is sent to what
-the first one created. POSTs without a token (API-like clients, old pages) are not guarded.
+"""Once per form: create forms and the audience and campaign edit forms carry a one-time token
+(`{% submission_token %}`), and the view claims it in the same transaction as the save. Two
+identical POSTs in flight make one object or one save: the second waits for the first's token to
+commit, finds it taken, and is sent to what the first one saved. POSTs without a token (API-like
+clients, old pages) are not guarded.
 """
 
 import uuid
