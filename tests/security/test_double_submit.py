@@ -183,3 +183,49 @@ def test_two_separate_adds_are_two_objects(setup):
         data = {"name": "Newsletter readers", "submission": _token(client, page)}
         assert client.post(page, data).status_code == 302
     assert Segment.objects.filter(name="Newsletter readers").count() == 2
+
+
+def _edits(s):
+    vip, audience, campaign = s["vip"], s["audience"], s["campaign"]
+    return {
+        "audience edit": (
+            reverse("audiences:edit", args=["email", audience.pk]),
+            lambda: {
+                "name": "VIP customers (renamed)",
+                "estimated_volume": "",
+                "version": audience.version,
+                "segments-include": [vip.pk],
+            },
+            lambda: Audience.objects.get(pk=audience.pk),
+        ),
+        "campaign edit": (
+            reverse("campaigns:edit", args=[campaign.pk]),
+            lambda: {
+                "name": "Spring sale (renamed)",
+                "channel": "email",
+                "loaded_channel": "email",
+                "audience": "",
+                "loaded_audience": "",
+                "status": "draft",
+                "send_at": "",
+                "notes": "",
+                "link": "",
+                "version": campaign.version,
+                "segments-include": [vip.pk],
+            },
+            lambda: Campaign.objects.get(pk=campaign.pk),
+        ),
+    }
+
+
+@pytest.mark.parametrize("form", ["audience edit", "campaign edit"])
+def test_an_edit_form_sent_twice_saves_once_and_is_no_conflict(setup, form):
+    url, data, current = _edits(setup)[form]
+    before = current().version
+    responses = send_twice(setup["marketer"], url, url, data)
+    assert all(r is not None and r.status_code == 302 for r in responses), [
+        getattr(r, "status_code", None) for r in responses
+    ]
+    saved = current()
+    assert saved.name.endswith("(renamed)") and saved.version == before + 1
+    assert responses[0]["Location"] == responses[1]["Location"]
