@@ -1,5 +1,5 @@
-"""Every create form sent twice, as a double click does: one object, no 500, and the second
-request is shown what the first one made.
+"""Every create form and edit form sent twice, as a double click does: one object (or one
+save), no 500, and the second request is shown what the first one made.
 
 On PostgreSQL the two POSTs are really in flight together (threads released by a barrier);
 SQLite serialises writers, so there the second simply follows the first.
