@@ -25,6 +25,7 @@ CONFIG = json.loads(Path(os.environ["LOAD_CONFIG"]).read_text())
 ACCOUNTS = CONFIG["accounts"]
 CHANNELS = CONFIG["channels"]  # slug -> {"audiences": [ids], "toggle": bool}
 TERMS = CONFIG["terms"]  # slug -> search terms (names and Segment IDs) for that channel
+THINK = CONFIG.get("think", 1.0)  # scales the pauses between keystrokes and clicks (0: none)
 HTMX = {"HX-Request": "true"}
 
 _accounts = itertools.count()
@@ -48,6 +49,7 @@ RECORD: dict[str, dict] = defaultdict(
     lambda: {"ms": [], "status": defaultdict(int), "failures": 0, "errors": defaultdict(int)}
 )
 TIMES: dict[str, float] = {}
+TASK_ERRORS: dict[str, int] = defaultdict(int)  # exceptions inside a task (a page changed?)
 
 
 @events.request.add_listener
@@ -58,6 +60,11 @@ def _record(name, response_time, response=None, exception=None, **kwargs):
     if exception is not None:
         row["failures"] += 1
         row["errors"][str(exception)[:200]] += 1
+
+
+@events.user_error.add_listener
+def _task_error(user_instance, exception, tb, **kwargs):
+    TASK_ERRORS[f"{type(exception).__name__}: {exception}"[:200]] += 1
 
 
 @events.test_start.add_listener
@@ -72,7 +79,9 @@ def _stopped(**kwargs):
 
 @events.quitting.add_listener
 def _dump(**kwargs):
-    Path(CONFIG["stats_path"]).write_text(json.dumps({"times": TIMES, "requests": RECORD}))
+    Path(CONFIG["stats_path"]).write_text(
+        json.dumps({"times": TIMES, "requests": RECORD, "task_errors": TASK_ERRORS})
+    )
 
 
 # -- the marketers -------------------------------------------------------------------------
@@ -100,13 +109,24 @@ def _typed(term: str) -> list[str]:
 
 
 class Marketer(HttpUser):
-    wait_time = between(1, 3)
+    wait_time = between(1 * THINK, 3 * THINK)
 
     def on_start(self) -> None:
         self.username, self.password = ACCOUNTS[next(_accounts) % len(ACCOUNTS)]
         self.csrf = ""
         self.toggles: list[tuple[str, str]] = []
         self.log_in()
+        if CONFIG.get("every_task_first"):
+            # A smoke run: each kind of work once, whatever the weights would have drawn.
+            for work in (
+                self.browse_segments,
+                self.search_as_you_type,
+                self.toggle_segment,
+                self.open_audience_form,
+                self.open_campaign_form,
+                self.save_campaign,
+            ):
+                work()
 
     def log_in(self) -> None:
         with self.client.get("/accounts/login/", name="login.form", catch_response=True) as r:
@@ -142,8 +162,8 @@ class Marketer(HttpUser):
         return random.choice(slugs)
 
     @task(4)
-    def browse_segments(self) -> None:
-        slug = self._channel()
+    def browse_segments(self, slug: str = "") -> None:
+        slug = slug or self._channel()
         url = f"/channels/{slug}/segments/?page={random.randint(1, 100)}"
         if random.random() < 0.3:
             url += "&order=-updated"
@@ -166,12 +186,13 @@ class Marketer(HttpUser):
             ) as r:
                 if _check(r, must='id="segment-results"') and "<body" in r.text:
                     r.failure("a whole page for an htmx search")
-            time.sleep(random.uniform(0.3, 0.7))
+            time.sleep(random.uniform(0.3, 0.7) * THINK)
 
     @task(2)
     def toggle_segment(self) -> None:
+        if not self.toggles:
+            self.browse_segments(self._channel(toggle=True))
         if not self.toggles or not self.csrf:
-            self.browse_segments()
             return
         url, value = random.choice(self.toggles)
         headers = {**HTMX, "X-CSRFToken": self.csrf}
@@ -185,7 +206,7 @@ class Marketer(HttpUser):
                 catch_response=True,
             ) as r:
                 _check(r, must='<tr id="segment-')
-            time.sleep(random.uniform(0.5, 1.0))
+            time.sleep(random.uniform(0.5, 1.0) * THINK)
         self.toggles = []
 
     @task(2)
@@ -211,7 +232,7 @@ class Marketer(HttpUser):
                 if _check(r) and "data-picker-row" not in r.text and "picker-empty" not in r.text:
                     r.failure("no picker rows and no empty message")
                 ids = _PICKER_ROW.findall(r.text)
-            time.sleep(random.uniform(0.3, 0.7))
+            time.sleep(random.uniform(0.3, 0.7) * THINK)
         return ids
 
     @task(2)
