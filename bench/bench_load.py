@@ -678,8 +678,10 @@ def run() -> None:
         if problems:
             for name in ("gunicorn", "db_worker"):
                 print(f"# last lines of the {name} log:\n{processes.tail(name)}", flush=True)
+            print(f"# logs: {workdir}", flush=True)
     finally:
         processes.stop_all()
+        csv_path.unlink(missing_ok=True)
         if not KEEP_DATA:
             _empty_database()  # later benchmarks start from a migrated, empty database
     if problems:
