@@ -164,6 +164,7 @@ def _batches(items: list, size: int = BATCH_SIZE):
 
 def channel_apply(*, plan: ChannelPlan, now: datetime) -> dict[str, int]:
     """Write a plan in one transaction: bulk create, bulk update, mark missing, by batches."""
+    marked = 0
     with transaction.atomic():
         for batch in _batches(plan.to_create):
             Segment.objects.bulk_create(batch, batch_size=BATCH_SIZE)
@@ -175,7 +176,7 @@ def channel_apply(*, plan: ChannelPlan, now: datetime) -> dict[str, int]:
             )
         for batch in _batches(plan.to_mark_missing):
             # Re-checked in the UPDATE: a user may have made one inactive meanwhile.
-            Segment.objects.filter(
+            marked += Segment.objects.filter(
                 Q(pk__in=batch), is_active=True, klaviyo_missing_since__isnull=True
             ).update(klaviyo_missing_since=now, updated_at=now)
-    return plan.counts
+    return {**plan.counts, "marked_missing": marked}

@@ -308,3 +308,17 @@ def test_a_worker_that_was_given_up_on_writes_nothing_and_keeps_the_failure(conn
     done = services.sync_run_execute(run_id=run.pk, on_page=given_up)
     assert (done.status, done.error) == ("failed", "stopped reporting")
     assert not Segment.objects.exists()
+
+
+def test_a_segment_made_inactive_between_plan_and_write_is_not_marked_or_counted(connected, email):
+    connected.set("segment", "SEG001", "VIP")
+    connected.set("segment", "SEG002", "Lapsed")
+    run_sync(email)
+    connected.delete("segment", "SEG002")
+    objects = unique_objects([KlaviyoObject(id="SEG001", kind="segment", name="VIP")])
+    plan = channel_plan(channel=email, objects=objects, now=timezone.now())
+    assert len(plan.to_mark_missing) == 1
+    Segment.objects.filter(external_id="SEG002").update(is_active=False)  # a user, meanwhile
+    counts = channel_apply(plan=plan, now=timezone.now())
+    assert counts["marked_missing"] == 0
+    assert Segment.objects.get(external_id="SEG002").klaviyo_missing_since is None
