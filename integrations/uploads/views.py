@@ -56,6 +56,10 @@ def _redirect_to_step(upload: Upload) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """The Data page: every upload, newest first."""
     page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
+    if any(services.upload_is_stale(upload) for upload in page_obj):
+        # A dry run or import whose worker stopped: shown failed, not running forever.
+        services.uploads_fail_stale()
+        page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
     return render_page(
         request, "uploads/history.html", {"page_obj": page_obj}, partial="upload-history"
     )
@@ -176,6 +180,10 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Steps 4 and 5: the dry run's preview, the import's progress and its summary."""
     upload = _upload_or_404(pk)
+    if services.upload_is_stale(upload):
+        # Its worker stopped: the polling page turns into the failure by itself.
+        services.uploads_fail_stale()
+        upload = _upload_or_404(pk)
     can_upload = request.user.has_perm("uploads.add_upload")
     if upload.status == Upload.Status.NEW and can_upload and not wants_partial(request):
         return _redirect_to_step(upload)  # still reading or mapping
@@ -203,6 +211,19 @@ def start_import(request: HttpRequest, pk: int) -> HttpResponse:
         services.upload_import_start(
             upload=upload, skip_invalid=request.POST.get("skip_invalid") == "on"
         )
+    except services.UploadConflict as exc:
+        messages.warning(request, str(exc))
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+@require_POST
+@permission_required("uploads.add_upload", raise_exception=True)
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a failed upload again: the dry run with the same file and mapping, then the
+    import as usual. A second click finds it already being checked."""
+    upload = _upload_or_404(pk)
+    try:
+        services.upload_retry(upload=upload)
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
     return redirect("uploads:detail", pk=upload.pk)
