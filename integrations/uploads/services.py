@@ -5,7 +5,7 @@ upload flow and the command."""
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -286,21 +286,21 @@ def upload_retry(*, upload: Upload) -> Upload:
     ):
         _remove_file(upload)
         raise UploadConflict("The file of this upload is no longer kept: upload it again.")
-    with transaction.atomic():
-        updated = (
-            Upload.objects.filter(pk=upload.pk, status=Upload.Status.FAILED)
-            .exclude(stored_name="")
-            .update(
-                status=Upload.Status.CHECKING,
-                finished_at=None,
-                created_count=0,
-                updated_count=0,
-                unchanged_count=0,
-                invalid_count=0,
-                error_message="",
-                updated_at=timezone.now(),
-            )
+    # One conditional UPDATE: of two clicks, one starts the check, the other gets a message.
+    updated = (
+        Upload.objects.filter(pk=upload.pk, status=Upload.Status.FAILED)
+        .exclude(stored_name="")
+        .update(
+            status=Upload.Status.CHECKING,
+            finished_at=None,
+            created_count=0,
+            updated_count=0,
+            unchanged_count=0,
+            invalid_count=0,
+            error_message="",
+            updated_at=timezone.now(),
         )
+    )
     if not updated:
         upload.refresh_from_db()
         raise UploadConflict(_conflict_message(upload))
@@ -356,6 +356,14 @@ def uploads_fail_stale(*, now: datetime | None = None) -> int:
     if failed:
         logger.warning("Marked %d stopped upload(s) failed", failed)
     return failed
+
+
+def uploads_fail_stale_shown(uploads: Iterable[Upload]) -> bool:
+    """For a page about to show these uploads: if one of them is silent past the timeout,
+    fail the stale ones. True when the page must read its uploads again."""
+    if any(upload_is_stale(upload) for upload in uploads):
+        return bool(uploads_fail_stale())
+    return False
 
 
 def _stale_message(upload: Upload) -> str:

@@ -137,6 +137,14 @@ def test_the_data_page_shows_a_stopped_upload_failed(viewer_client, email, uploa
     assert Upload.objects.get(pk=upload.pk).status == "failed"
 
 
+def test_the_upload_pages_recent_list_shows_a_stopped_upload_failed(
+    marketer_client, email, upload_dir
+):
+    running(email, upload_dir, "checking")
+    page = marketer_client.get(reverse("uploads:upload")).content.decode()
+    assert "Recent uploads" in page and "Failed" in page and "Checking" not in page
+
+
 def test_start_again_checks_the_same_file_then_imports(marketer_client, email, upload_dir):
     upload = running(email, upload_dir)
     uploads_fail_stale()
