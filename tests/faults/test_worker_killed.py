@@ -85,9 +85,11 @@ def test_an_import_whose_worker_is_killed_writes_nothing_and_can_be_started_agai
     worker = workers.start_pausing(marker)
     workers.wait_for(
         "the dry run to finish",
-        lambda: Upload.objects.get(pk=upload.pk).status == "checked",
+        lambda: Upload.objects.get(pk=upload.pk).status != "checking",
         worker,
     )
+    upload.refresh_from_db()
+    assert upload.status == "checked", upload.error_message
     client.post(reverse("uploads:import", args=[upload.pk]))
     workers.wait_for("the worker to stop inside the import", marker.exists, worker)
 
