@@ -20,7 +20,8 @@ from django.db import connection
 
 ROOT = Path(django_settings.BASE_DIR)
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-WAIT_SECONDS = 15
+# Generous for a busy machine: each step takes a second or two on an idle one.
+WAIT_SECONDS = 30
 
 
 def worker_database_url() -> str:
