@@ -39,9 +39,11 @@ def _settings_context(request: HttpRequest, **extra) -> dict:
 @require_GET
 @permission_required(VIEW_RUNS, raise_exception=True)
 def klaviyo_settings(request: HttpRequest) -> HttpResponse:
-    return render_page(
-        request, "klaviyo/settings.html", _settings_context(request), partial="klaviyo-history"
-    )
+    context = _settings_context(request)
+    if any(run.is_stale for run in context["page_obj"]):
+        services.sync_runs_fail_stale()
+        context = _settings_context(request)
+    return render_page(request, "klaviyo/settings.html", context, partial="klaviyo-history")
 
 
 @require_POST
@@ -116,6 +118,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.sync_run_get(run_id=run_id)
     if run is None:
         raise Http404("No such sync run.")
+    if run.is_stale:
+        # Its worker stopped: the polling page shows the failure without anyone starting a sync.
+        services.sync_runs_fail_stale()
+        run = selectors.sync_run_get(run_id=run_id)
     return render_page(request, "klaviyo/run_detail.html", {"run": run}, partial="run-progress")
 
 
@@ -123,8 +129,12 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def sync_panel_context(*, channel: Channel, user, notice: str = "", notice_run=None) -> dict:
-    """Everything the panel shows, in at most two queries."""
+    """Everything the panel shows, in at most two queries (more only to fail a run whose
+    worker stopped, so the panel shows it failed and the channel is free again)."""
     result = selectors.channel_last_result(channel=channel)
+    if result and result.run.is_stale:
+        services.sync_runs_fail_stale()
+        result = selectors.channel_last_result(channel=channel)
     return {
         "channel": channel,
         "connection": selectors.connection_get(),

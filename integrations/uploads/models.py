@@ -74,6 +74,11 @@ class Upload(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def can_start_again(self) -> bool:
+        """Failed, but its file was kept (its worker stopped): it can be started again."""
+        return self.status == self.Status.FAILED and bool(self.stored_name)
+
+    @property
     def step(self) -> str:
         """Which of the five steps the upload is at: read, map, preview or import."""
         if self.status == self.Status.NEW:

@@ -1,11 +1,12 @@
 """Every write of Data → Upload: storing a file, reading it, mapping, the dry run, the import,
-and cleaning up. `segments_import` is the one import used by the upload flow and the command."""
+starting a failed one again, and cleaning up. `segments_import` is the one import used by the
+upload flow and the command."""
 
 import logging
 import os
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -286,6 +287,117 @@ def _store_errors(upload: Upload, result: ImportResult) -> None:
     UploadError.objects.bulk_create(batch)
 
 
+def upload_retry(*, upload: Upload) -> Upload:
+    """Start a failed upload again with the same file and mapping. It begins with the dry run,
+    as the channel may have changed since; the user then imports as usual. Only a failed upload
+    whose file was kept (its worker stopped) can be started again."""
+    from integrations.uploads.tasks import upload_run_task
+
+    if upload.status == Upload.Status.FAILED and (
+        not upload.stored_name or not upload_path(upload).exists()
+    ):
+        _remove_file(upload)
+        raise UploadConflict("The file of this upload is no longer kept: upload it again.")
+    # One conditional UPDATE: of two clicks, one starts the check, the other gets a message.
+    updated = (
+        Upload.objects.filter(pk=upload.pk, status=Upload.Status.FAILED)
+        .exclude(stored_name="")
+        .update(
+            status=Upload.Status.CHECKING,
+            finished_at=None,
+            created_count=0,
+            updated_count=0,
+            unchanged_count=0,
+            invalid_count=0,
+            error_message="",
+            updated_at=timezone.now(),
+        )
+    )
+    if not updated:
+        upload.refresh_from_db()
+        raise UploadConflict(_conflict_message(upload))
+    upload_run_task.enqueue(upload.pk, True)
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_last_heard(upload: Upload) -> datetime:
+    """When a running upload last showed signs of life: its own last change, or the progress
+    file its worker rewrites after every batch (the import's transaction hides the rest)."""
+    try:
+        mtime = progress_path(upload).stat().st_mtime
+    except OSError:
+        return upload.updated_at
+    return max(upload.updated_at, datetime.fromtimestamp(mtime, tz=UTC))
+
+
+def _stale_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(seconds=settings.UPLOAD_STALE_AFTER_SECONDS)
+
+
+def upload_is_stale(upload: Upload, *, now: datetime | None = None) -> bool:
+    """Checking, queued or importing, but silent for UPLOAD_STALE_AFTER_SECONDS."""
+    cutoff = _stale_cutoff(now)
+    return upload.is_running and upload.updated_at < cutoff and upload_last_heard(upload) < cutoff
+
+
+def uploads_fail_stale(*, now: datetime | None = None) -> int:
+    """Fail the dry runs and imports silent for UPLOAD_STALE_AFTER_SECONDS: their worker
+    stopped. The import's transaction died with it, so nothing was written; the file is kept
+    so the upload can be started again. Returns how many were failed."""
+    now = now or timezone.now()
+    cutoff = _stale_cutoff(now)
+    failed = 0
+    candidates = Upload.objects.filter(
+        status__in=Upload.RUNNING, updated_at__lt=cutoff
+    ).select_related("channel")
+    for upload in candidates:
+        if upload_last_heard(upload) >= cutoff:
+            continue  # the worker is still writing its progress
+        updated = Upload.objects.filter(
+            pk=upload.pk, status=upload.status, updated_at__lt=cutoff
+        ).update(
+            status=Upload.Status.FAILED,
+            error_message=_stale_message(upload),
+            finished_at=now,
+            updated_at=now,
+        )
+        if updated:
+            progress_path(upload).unlink(missing_ok=True)
+            failed += 1
+    if failed:
+        logger.warning("Marked %d stopped upload(s) failed", failed)
+    return failed
+
+
+def uploads_fail_stale_shown(uploads: Iterable[Upload]) -> bool:
+    """For a page about to show these uploads: if one of them is silent past the timeout,
+    fail the stale ones. True when the page must read its uploads again."""
+    if any(upload_is_stale(upload) for upload in uploads):
+        return bool(uploads_fail_stale())
+    return False
+
+
+def _stale_message(upload: Upload) -> str:
+    minutes = max(1, round(settings.UPLOAD_STALE_AFTER_SECONDS / 60))
+    silent = f"nothing was heard from it for {minutes} minute{'s' if minutes != 1 else ''}"
+    if upload.status == Upload.Status.CHECKING:
+        return (
+            f"The check (dry run) stopped without finishing: {silent}, probably because its "
+            "worker stopped. Nothing was changed. Start it again to see the preview."
+        )
+    if upload.status == Upload.Status.QUEUED:
+        return (
+            f"The import never started: no worker took it up within {minutes} minute"
+            f"{'s' if minutes != 1 else ''}. Nothing was written to {upload.channel.name}. "
+            "Start it again."
+        )
+    return (
+        f"The import stopped without finishing: {silent}, probably because its worker "
+        f"stopped. Nothing was written to {upload.channel.name}. Start it again."
+    )
+
+
 def upload_abandon(*, upload: Upload) -> Upload:
     """The user gives up on an upload that was not imported: its file is removed."""
     _transition(upload, [Upload.Status.NEW, Upload.Status.CHECKED], Upload.Status.ABANDONED)
@@ -296,15 +408,23 @@ def upload_abandon(*, upload: Upload) -> Upload:
 
 
 def uploads_cleanup(*, now=None) -> int:
-    """Remove the files of finished uploads, and abandon uploads left alone for a day.
-    Returns how many files were removed."""
+    """Fail dry runs and imports whose worker stopped, abandon uploads left alone for a day,
+    and remove the files of finished uploads (a failed one's after a day: until then it can be
+    started again). Returns how many files were removed."""
     now = now or timezone.now()
+    uploads_fail_stale(now=now)
+    left_since = now - ABANDONED_AFTER
     stale = Upload.objects.filter(
-        status__in=[Upload.Status.NEW, Upload.Status.CHECKED], updated_at__lt=now - ABANDONED_AFTER
+        status__in=[Upload.Status.NEW, Upload.Status.CHECKED], updated_at__lt=left_since
     )
     stale.update(status=Upload.Status.ABANDONED, finished_at=now)
+    finished = (
+        Upload.objects.filter(status__in=Upload.FINISHED)
+        .exclude(stored_name="")
+        .exclude(status=Upload.Status.FAILED, updated_at__gte=left_since)
+    )
     removed = 0
-    for upload in Upload.objects.filter(status__in=Upload.FINISHED).exclude(stored_name=""):
+    for upload in finished:
         removed += _remove_file(upload)
     return removed
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("uploads/<int:pk>/map/", views.map_columns, name="map"),
     path("uploads/<int:pk>/import/", views.start_import, name="import"),
     path("uploads/<int:pk>/remap/", views.remap, name="remap"),
+    path("uploads/<int:pk>/retry/", views.retry, name="retry"),
     path("uploads/<int:pk>/cancel/", views.abandon, name="abandon"),
     path("uploads/<int:pk>/errors.csv", views.error_report, name="error_report"),
     path("export/<slug:channel_slug>/segments.csv", views.export_segments, name="export_segments"),

@@ -56,6 +56,9 @@ def _redirect_to_step(upload: Upload) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """The Data page: every upload, newest first."""
     page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
+    if services.uploads_fail_stale_shown(page_obj):
+        # A dry run or import whose worker stopped: shown failed, not running forever.
+        page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
     return render_page(
         request, "uploads/history.html", {"page_obj": page_obj}, partial="upload-history"
     )
@@ -85,7 +88,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         slug = request.GET.get("channel", "")
         channel = Channel.objects.filter(slug=slug).first() if slug else None
         form = ChooseForm(initial={"channel": channel.slug if channel else None})
-    recent = selectors.upload_list()[:5]
+    recent = list(selectors.upload_list()[:5])
+    if services.uploads_fail_stale_shown(recent):
+        recent = list(selectors.upload_list()[:5])
     return render_page(request, "uploads/upload.html", {"form": form, "recent": recent})
 
 
@@ -176,6 +181,9 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Steps 4 and 5: the dry run's preview, the import's progress and its summary."""
     upload = _upload_or_404(pk)
+    if services.uploads_fail_stale_shown([upload]):
+        # Its worker stopped: the polling page turns into the failure by itself.
+        upload = _upload_or_404(pk)
     can_upload = request.user.has_perm("uploads.add_upload")
     if upload.status == Upload.Status.NEW and can_upload and not wants_partial(request):
         return _redirect_to_step(upload)  # still reading or mapping
@@ -203,6 +211,19 @@ def start_import(request: HttpRequest, pk: int) -> HttpResponse:
         services.upload_import_start(
             upload=upload, skip_invalid=request.POST.get("skip_invalid") == "on"
         )
+    except services.UploadConflict as exc:
+        messages.warning(request, str(exc))
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+@require_POST
+@permission_required("uploads.add_upload", raise_exception=True)
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a failed upload again: the dry run with the same file and mapping, then the
+    import as usual. A second click finds it already being checked."""
+    upload = _upload_or_404(pk)
+    try:
+        services.upload_retry(upload=upload)
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
     return redirect("uploads:detail", pk=upload.pk)

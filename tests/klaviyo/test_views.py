@@ -266,7 +266,8 @@ def test_a_run_whose_worker_died_does_not_block_the_tab(
     marketer_client.post(start, headers=htmx_headers)
     SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     html = marketer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
-    assert "stopped responding" in html and "Sync from Klaviyo</button>" in html
+    assert "Sync failed" in html and "Sync from Klaviyo</button>" in html
+    assert "stopped reporting progress for 1 minute (its worker probably stopped)" in html
     assert 'hx-trigger="every 1s"' not in html
     html = marketer_client.post(start, headers=htmx_headers).content.decode()
     assert "already running" not in html
@@ -274,3 +275,43 @@ def test_a_run_whose_worker_died_does_not_block_the_tab(
         "failed",
         "queued",
     ]
+
+
+def test_the_polling_panel_fails_a_run_whose_worker_died(
+    marketer_client, email, connected, htmx_headers, settings
+):
+    settings.TASKS = DUMMY_TASKS
+    settings.SYNC_STALE_AFTER_SECONDS = 60
+    marketer_client.post(reverse("klaviyo:sync-start", args=[email.slug]), headers=htmx_headers)
+    run = SyncRun.objects.get()
+    poll = reverse("klaviyo:sync-panel", args=[email.slug]) + f"?run={run.pk}"
+    SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(seconds=59))
+    response = marketer_client.get(poll, headers=htmx_headers)
+    assert 'hx-trigger="every 1s"' in response.content.decode()
+    SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    response = marketer_client.get(poll, headers=htmx_headers)
+    html = response.content.decode()
+    assert 'hx-trigger="every 1s"' not in html and "Sync failed" in html
+    assert '"segments-changed"' in response.headers["HX-Trigger"]
+    run.refresh_from_db()
+    assert run.status == "failed" and "stopped reporting progress" in run.error
+    assert not run.results.filter(in_progress=True).exists()
+
+
+def test_the_run_page_fails_a_run_whose_worker_died(
+    viewer_client, email, connected, settings, htmx_headers
+):
+    settings.TASKS = DUMMY_TASKS
+    settings.SYNC_STALE_AFTER_SECONDS = 60
+    run = services.sync_run_create(channels=[email])
+    url = reverse("klaviyo:run-detail", args=[run.pk])
+    assert 'hx-trigger="every 1s"' in viewer_client.get(url).content.decode()
+    SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=2))
+    html = viewer_client.get(url, headers=htmx_headers).content.decode()
+    assert 'badge-red">Failed' in html and "stopped reporting progress" in html
+    assert SyncRun.objects.get().status == "failed"
+
+    again = services.sync_run_create(channels=[email])
+    SyncRun.objects.filter(pk=again.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=2))
+    viewer_client.get(reverse("klaviyo:settings"))
+    assert list(SyncRun.objects.values_list("status", flat=True)) == ["failed", "failed"]

@@ -28,6 +28,7 @@ class World:
     audience: object = None
     campaign: object = None
     upload: object = None
+    failed_upload: object = None
     run: object = None
 
 
@@ -100,12 +101,16 @@ def build_world(*, text: str = "") -> World:
         # A file name is stored without its folders; the row is written directly instead.
         Upload.objects.filter(pk=world.upload.pk).update(file_name=text)
         world.upload.refresh_from_db()
-    Upload.objects.create(
+    # Failed when its worker stopped: the file is kept, and the page offers to start again.
+    (upload_services.upload_dir() / "stopped.csv").write_bytes(b"Segment name\nVIP\n")
+    world.failed_upload = Upload.objects.create(
         channel=email,
         created_by=world.users["marketer"],
         file_name=text or "broken.csv",
+        stored_name="stopped.csv",
+        mapping={"name": {"column": "Segment name"}},
         status=Upload.Status.FAILED,
-        error_message=text or "The file could not be read.",
+        error_message=text or "The import stopped without finishing.",
         finished_at=timezone.now(),
     )
     UploadError.objects.create(

@@ -112,6 +112,7 @@ EXPECTED: dict[str, dict] = {
     "data/uploads/<int:pk>/map/": WRITE_FORM,
     "data/uploads/<int:pk>/import/": WRITE_ACTION,
     "data/uploads/<int:pk>/remap/": WRITE_ACTION,
+    "data/uploads/<int:pk>/retry/": WRITE_ACTION,
     "data/uploads/<int:pk>/cancel/": WRITE_ACTION,
     "data/uploads/<int:pk>/errors.csv": READ,
     "data/export/<slug:channel_slug>/segments.csv": READ,

@@ -1,4 +1,5 @@
-"""Uploaded files do not stay around: removed after the import, or after a day unfinished."""
+"""Uploaded files do not stay around: removed after the import, or after a day unfinished or
+failed (until then a failed upload can be started again)."""
 
 from datetime import timedelta
 
@@ -37,7 +38,21 @@ def test_uploads_left_alone_for_a_day_are_abandoned_and_their_files_removed(emai
     assert finished.stored_name == ""
 
 
+def test_a_failed_uploads_file_is_kept_for_a_day_to_start_it_again(email, upload_dir):
+    failed = make_upload(email, upload_dir, "failed", "failed.csv")
+    assert uploads_cleanup() == 0
+    failed.refresh_from_db()
+    assert failed.can_start_again and upload_path(failed).exists()
+    Upload.objects.filter(pk=failed.pk).update(
+        updated_at=timezone.now() - timedelta(days=1, minutes=1)
+    )
+    assert uploads_cleanup() == 1
+    failed.refresh_from_db()
+    assert failed.status == "failed" and failed.stored_name == ""
+    assert not (upload_dir / "failed.csv").exists()
+
+
 def test_cleanup_command(email, upload_dir, capsys):
-    make_upload(email, upload_dir, "failed", "x.csv")
+    make_upload(email, upload_dir, "rejected", "x.csv")
     call_command("uploads_cleanup")
     assert "Removed 1 uploaded file." in capsys.readouterr().out

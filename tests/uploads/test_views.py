@@ -44,7 +44,7 @@ def test_viewer_sees_history_but_cannot_upload(viewer_client, marketer, email):
     assert viewer_client.get(reverse("uploads:detail", args=[upload.pk])).status_code == 200
     assert viewer_client.get(reverse("uploads:upload")).status_code == 403
     assert choose(viewer_client, "bom_utf8.csv").status_code == 403
-    for name in ("import", "remap", "abandon"):
+    for name in ("import", "remap", "abandon", "retry"):
         assert viewer_client.post(reverse(f"uploads:{name}", args=[upload.pk])).status_code == 403
     assert viewer_client.get(reverse("uploads:map", args=[upload.pk])).status_code == 403
     body = viewer_client.get(reverse("uploads:history")).content.decode()

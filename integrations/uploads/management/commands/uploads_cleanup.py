@@ -5,8 +5,9 @@ from integrations.uploads.services import uploads_cleanup
 
 class Command(BaseCommand):
     help = (
-        "Remove uploaded files of finished uploads and abandon uploads left unfinished for a "
-        "day (run it daily, e.g. from cron)."
+        "Fail dry runs and imports whose worker stopped, abandon uploads left unfinished for a "
+        "day, and remove the files of finished uploads (of failed ones after a day, so they "
+        "can be started again until then). Run it daily, e.g. from cron."
     )
 
     def handle(self, *args, **options):
