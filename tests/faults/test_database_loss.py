@@ -155,8 +155,14 @@ def test_an_import_that_loses_the_database_fails_cleanly_and_can_run_again(
     page = marketer_client.get(reverse("uploads:detail", args=[upload.pk])).content.decode()
     assert "The database connection was lost during the import." in page
 
-    # Started again on the same file and mapping: exactly the file's rows.
-    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.CHECKED)
+    assert "Start again" in page
+
+    # Started again on the same file and mapping (the check, then the import): exactly the
+    # file's rows.
+    response = marketer_client.post(reverse("uploads:retry", args=[upload.pk]))
+    assert response.status_code == 302
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.CHECKED and upload.created_count == 5000
     upload_services.upload_import_start(upload=upload, skip_invalid=False)
     upload.refresh_from_db()
     assert upload.status == Upload.Status.DONE and upload.created_count == 5000
