@@ -60,6 +60,13 @@ def submission_record(request: HttpRequest, url: str) -> None:
         FormSubmission.objects.filter(token=token).update(result_url=url[:500])
 
 
-def already_submitted(request: HttpRequest, error: AlreadySubmitted, fallback: str) -> HttpResponse:
-    messages.info(request, "That form was already sent (a double click?): here is what it made.")
+MADE = "That form was already sent (a double click?): here is what it made."
+# An edit sent twice must not look like someone else's change.
+SAVED_ONCE = "That form was already sent (a double click?): your changes were saved once."
+
+
+def already_submitted(
+    request: HttpRequest, error: AlreadySubmitted, fallback: str, *, message: str = MADE
+) -> HttpResponse:
+    messages.info(request, message)
     return redirect(error.url or fallback)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
 from access_audience.submissions import (
+    SAVED_ONCE,
     AlreadySubmitted,
     already_submitted,
     submission_claim,
@@ -20,8 +21,6 @@ from audiences.forms import AudienceForm
 from audiences.models import Audience
 from audiences.picker import form_without_errors, picker_search_requested, picker_state_from_query
 from channels_app.models import Channel
-
-ALREADY_SAVED = "That form was already sent (a double click?): your changes were saved once."
 
 
 def _channel(slug: str) -> Channel:
@@ -131,10 +130,7 @@ def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespo
                 )
                 submission_record(request, detail_url)
         except AlreadySubmitted as exc:
-            # The same form sent twice: the first copy saved it, the second must not look
-            # like someone else's change.
-            messages.info(request, ALREADY_SAVED)
-            return redirect(exc.url or detail_url)
+            return already_submitted(request, exc, detail_url, message=SAVED_ONCE)
         except services.AudienceChanged as exc:
             conflict = selectors.audience_get(channel=channel, pk=exc.current.pk)
             # Keep everything typed; a second save knowingly replaces the newer version.

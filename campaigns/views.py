@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
 from access_audience.submissions import (
+    SAVED_ONCE,
     AlreadySubmitted,
     already_submitted,
     submission_claim,
@@ -24,8 +25,6 @@ from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
-
-ALREADY_SAVED = "That form was already sent (a double click?): your changes were saved once."
 
 
 def _campaign_or_404(pk: int) -> Campaign:
@@ -289,10 +288,8 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 submission_record(request, reverse("campaigns:detail", args=[saved.pk]))
         except AlreadySubmitted as exc:
-            # The same form sent twice: the first copy saved it, the second must not look
-            # like someone else's change.
-            messages.info(request, ALREADY_SAVED)
-            return redirect(exc.url or reverse("campaigns:detail", args=[campaign.pk]))
+            detail_url = reverse("campaigns:detail", args=[campaign.pk])
+            return already_submitted(request, exc, detail_url, message=SAVED_ONCE)
         except services.CampaignChangedMeanwhile as exc:
             conflict = selectors.campaign_get(exc.campaign.pk)  # their segments, by name
         except ValidationError as exc:
