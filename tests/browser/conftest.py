@@ -6,6 +6,7 @@ unless REQUIRE_BROWSER=1 (CI), where a missing browser fails the run.
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,22 +66,30 @@ def page_problems():
     return PageProblems()
 
 
-@pytest.fixture
-def page(browser, live_server, page_problems):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+@contextmanager
+def checked_page(browser, base_url: str, problems: PageProblems):
+    """A page in a browser context of its own (one person), failing the test on any CSP
+    violation or script error it met."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
 
     def on_console(message):
         if CSP_MESSAGE.search(message.text):
-            page_problems.csp_violations.append(message.text)
+            problems.csp_violations.append(message.text)
 
     page.on("console", on_console)
-    page.on("pageerror", lambda error: page_problems.script_errors.append(str(error)))
+    page.on("pageerror", lambda error: problems.script_errors.append(str(error)))
     yield page
     context.close()
-    assert not page_problems.csp_violations, page_problems.csp_violations
-    assert not page_problems.script_errors, page_problems.script_errors
+    assert not problems.csp_violations, problems.csp_violations
+    assert not problems.script_errors, problems.script_errors
+
+
+@pytest.fixture
+def page(browser, live_server, page_problems):
+    with checked_page(browser, live_server.url, page_problems) as page:
+        yield page
 
 
 @pytest.fixture

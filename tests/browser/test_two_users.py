@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from audiences.models import Audience
 from campaigns import services as campaign_services
 from campaigns.models import Campaign
-from tests.browser.conftest import CSP_MESSAGE, PageProblems, log_in, wait_for_htmx
+from tests.browser.conftest import PageProblems, checked_page, log_in, wait_for_htmx
 from tests.factories import make_audience, make_marketer, make_segment
 
 SOMEONE_ELSE = re.compile("was changed by someone else meanwhile")
@@ -21,22 +21,9 @@ SAVED_ONCE = "your changes were saved once"
 def second_page(browser, live_server, browser_channels):
     """A second Marketer in a browser context of their own, checked like the `page` fixture."""
     marketer = make_marketer("second-marketer")
-    problems = PageProblems()
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-
-    def on_console(message):
-        if CSP_MESSAGE.search(message.text):
-            problems.csp_violations.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.script_errors.append(str(error)))
-    log_in(page, marketer.username)
-    yield page
-    context.close()
-    assert not problems.csp_violations, problems.csp_violations
-    assert not problems.script_errors, problems.script_errors
+    with checked_page(browser, live_server.url, PageProblems()) as page:
+        log_in(page, marketer.username)
+        yield page
 
 
 @pytest.fixture
