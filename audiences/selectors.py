@@ -13,10 +13,10 @@ def _segments() -> QuerySet[Segment]:
 
 
 def _campaign_count():
-    from campaigns.models import Campaign
-
+    # Campaigns point at audiences: reach them through the reverse relation, not an import.
+    campaign = Audience._meta.get_field("campaigns").related_model
     counts = (
-        Campaign.objects.filter(audience=OuterRef("pk"))
+        campaign.objects.filter(audience=OuterRef("pk"))
         .order_by()
         .values("audience")
         .annotate(n=Count("pk"))
@@ -50,8 +50,7 @@ def audience_get(*, channel: Channel, pk: int) -> Audience:
 
     Raises Audience.DoesNotExist when it is not in this channel.
     """
-    from campaigns.models import Campaign
-
+    campaign = Audience._meta.get_field("campaigns").related_model
     return (
         Audience.objects.filter(channel=channel, pk=pk)
         .select_related("created_by", "updated_by")
@@ -60,7 +59,7 @@ def audience_get(*, channel: Channel, pk: int) -> Audience:
             Prefetch("exclusion_segments", queryset=_segments()),
             Prefetch(
                 "campaigns",
-                queryset=Campaign.objects.only(
+                queryset=campaign.objects.only(
                     "pk", "name", "status", "send_at", "audience_id"
                 ).order_by("send_at", "pk"),
             ),

@@ -1,7 +1,11 @@
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from channels_app.models import Channel
+
+# What a channel holds, by the reverse relations the higher apps declare on Channel: this app
+# never imports them.
+DATA_RELATIONS = ("segments", "audiences", "campaigns")
 
 
 def channel_list() -> QuerySet[Channel]:
@@ -20,7 +24,8 @@ def channel_colours(channels: list[Channel]) -> dict[int, int]:
     return {channel.pk: i % 8 for i, channel in enumerate(channels)}
 
 
-def _count(model, **filters) -> Coalesce:
+def _count(relation: str, **filters) -> Coalesce:
+    model = Channel._meta.get_field(relation).related_model
     counts = (
         model.objects.filter(channel=OuterRef("pk"), **filters)
         .order_by()
@@ -33,23 +38,13 @@ def _count(model, **filters) -> Coalesce:
 
 def channel_overview_list() -> QuerySet[Channel]:
     """Every channel with its segment, active segment, audience and campaign counts (one query)."""
-    from audiences.models import Audience
-    from campaigns.models import Campaign
-    from segments.models import Segment
-
     return Channel.objects.annotate(
-        segment_count=_count(Segment),
-        active_segment_count=_count(Segment, is_active=True),
-        audience_count=_count(Audience),
-        campaign_count=_count(Campaign),
+        segment_count=_count("segments"),
+        active_segment_count=_count("segments", is_active=True),
+        audience_count=_count("audiences"),
+        campaign_count=_count("campaigns"),
     )
 
 
 def channel_has_data(channel: Channel) -> bool:
-    from audiences.models import Audience
-    from campaigns.models import Campaign
-    from segments.models import Segment
-
-    return any(
-        model.objects.filter(Q(channel=channel)).exists() for model in (Segment, Audience, Campaign)
-    )
+    return any(getattr(channel, relation).exists() for relation in DATA_RELATIONS)
