@@ -16,3 +16,34 @@ class FormSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"Form submission {self.token}"
+
+
+class Authored(models.Model):
+    """Who made and last changed a row, when, and its version.
+
+    `version` is bumped by every save through the services: a form sent from an older version
+    is refused instead of overwriting someone else's change.
+    """
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True

@@ -1,12 +1,12 @@
-from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from access_audience.models import Authored
 from channels_app.models import Channel
 from segments.models import Segment
 
 
-class Audience(models.Model):
+class Audience(Authored):
     """A reusable definition: contacts in any inclusion segment, minus any exclusion segment."""
 
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="audiences")
@@ -17,26 +17,6 @@ class Audience(models.Model):
     )
     exclusion_segments = models.ManyToManyField(
         Segment, related_name="excluded_from_audiences", blank=True
-    )
-    # Bumped by every save through the services; a stale form is refused instead of overwriting.
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
     )
 
     class Meta:

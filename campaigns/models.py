@@ -1,13 +1,13 @@
-from django.conf import settings
 from django.db import models
 
+from access_audience.models import Authored
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
 from segments.validators import validate_http_url
 
 
-class Campaign(models.Model):
+class Campaign(Authored):
     """A planned send on one channel. The app records targeting; the ESP does the sending."""
 
     class Status(models.TextChoices):
@@ -37,25 +37,6 @@ class Campaign(models.Model):
     # {"audience_id", "audience_name", "version", "inclusion": [{"id", "name"}], "exclusion": [...]}
     audience_snapshot = models.JSONField(default=dict, blank=True, editable=False)
     audience_applied_at = models.DateTimeField(null=True, blank=True, editable=False)
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
 
     class Meta:
         ordering = ["send_at", "pk"]
