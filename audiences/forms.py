@@ -4,8 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from audiences.models import Audience
-from audiences.picker import PickerValue, SegmentPickerField
 from channels_app.models import Channel
+from segments.picker import PickerValue, SegmentPickerField, ShowAsTypedMixin
 
 
 class VolumeField(forms.IntegerField):
@@ -17,7 +17,7 @@ class VolumeField(forms.IntegerField):
         return super().to_python(value)
 
 
-class AudienceForm(forms.Form):
+class AudienceForm(ShowAsTypedMixin, forms.Form):
     name = forms.CharField(
         max_length=255,
         help_text="A descriptive label, e.g. “Highly engaged” or “Repeat buyers”.",

@@ -1,8 +1,8 @@
 """Every write to an audience goes through here, so the rules hold for forms, admin and scripts.
 
-Rules: a name (unique per channel, case-insensitive), at least one inclusion segment, no segment
-both included and excluded, every segment of the audience's channel, and no inactive segment
-newly added (one already in the audience stays and is flagged where shown).
+Rules: a name (unique per channel, case-insensitive) and the segment rules of
+segments.selection with at least one inclusion (an inactive segment already in the audience
+stays and is flagged where shown).
 """
 
 from collections.abc import Sequence
@@ -16,6 +16,8 @@ from django.utils import timezone
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
+from segments.selection import segment_ids, segment_selection_check
+from segments.selectors import segments_by_id
 
 NAME_TAKEN = "This channel already has an audience named “{name}”. Choose another name."
 COPY_SUFFIX = " (copy)"
@@ -67,33 +69,21 @@ def audience_check_segments(
 ) -> tuple[list[Segment], list[Segment]]:
     """The inclusion and exclusion segments, re-read from the database and checked.
 
-    Raises ValidationError (key "segments") when a rule is broken; `existing_ids` are segments
-    the audience already has, which may stay even though inactive.
+    Raises ValidationError (key "segments") when a rule of segment_selection_check is broken;
+    `existing_ids` are segments the audience already has, which may stay even though inactive.
     """
-    inc_ids = list(dict.fromkeys(s.pk if isinstance(s, Segment) else int(s) for s in include))
-    exc_ids = list(dict.fromkeys(s.pk if isinstance(s, Segment) else int(s) for s in exclude))
-    found = {s.pk: s for s in Segment.objects.filter(pk__in=inc_ids + exc_ids)}
-    errors = []
-    if not inc_ids:
-        errors.append("Choose at least one segment to include.")
-    missing = [i for i in inc_ids + exc_ids if i not in found]
-    if missing:
-        errors.append("Some chosen segments no longer exist. Choose them again.")
-    foreign = [s.name for s in found.values() if s.channel_id != channel.pk]
-    if foreign:
-        errors.append(
-            f"Only segments of the {channel.name} channel can be used, not: {', '.join(foreign)}."
-        )
-    both = [found[i].name for i in inc_ids if i in exc_ids and i in found]
-    if both:
-        errors.append(f"A segment cannot be both included and excluded: {', '.join(both)}.")
-    existing = set(existing_ids)
-    inactive = [s.name for s in found.values() if not s.is_active and s.pk not in existing]
-    if inactive:
-        errors.append(f"Inactive segments cannot be added: {', '.join(sorted(inactive))}.")
-    if errors:
-        raise ValidationError({"segments": errors})
-    return [found[i] for i in inc_ids], [found[i] for i in exc_ids]
+    inc_ids, exc_ids = segment_ids(include), segment_ids(exclude)
+    selection = segment_selection_check(
+        channel=channel,
+        include_ids=inc_ids,
+        exclude_ids=exc_ids,
+        segments=segments_by_id(ids=inc_ids + exc_ids),
+        keep_inactive_ids=existing_ids,
+        require_inclusion=True,
+    )
+    if selection.errors:
+        raise ValidationError({"segments": selection.errors})
+    return selection.include, selection.exclude
 
 
 def _save_name_safely(save) -> None:

@@ -7,7 +7,6 @@ app_name = "audiences"
 urlpatterns = [
     path("", views.audience_list, name="list"),
     path("new/", views.audience_create, name="create"),
-    path("picker/", views.picker_search, name="picker_search"),
     path("<int:pk>/", views.audience_detail, name="detail"),
     path("<int:pk>/edit/", views.audience_edit, name="edit"),
     path("<int:pk>/clone/", views.audience_clone, name="clone"),

@@ -19,8 +19,8 @@ from access_audience.submissions import (
 from audiences import selectors, services
 from audiences.forms import AudienceForm
 from audiences.models import Audience
-from audiences.picker import form_without_errors, picker_search_requested, picker_state_from_query
 from channels_app.models import Channel
+from segments.picker import picker_search_requested
 
 
 def _channel(slug: str) -> Channel:
@@ -73,7 +73,7 @@ def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
         return _form_page(request, channel=channel, form=AudienceForm(channel=channel))
     form = AudienceForm(request.POST, channel=channel)
     if picker_search_requested(form):
-        return _form_page(request, channel=channel, form=form_without_errors(form))
+        return _form_page(request, channel=channel, form=form.show_as_typed())
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -110,7 +110,7 @@ def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespo
         return _form_page(request, channel=channel, form=form, audience=audience)
     form = AudienceForm(request.POST, channel=channel, audience=audience)
     if picker_search_requested(form):
-        form = form_without_errors(form)
+        form.show_as_typed()
         return _form_page(request, channel=channel, form=form, audience=audience)
     conflict = None
     if form.is_valid():
@@ -174,12 +174,3 @@ def audience_delete(request: HttpRequest, channel_slug: str, pk: int) -> HttpRes
         messages.success(request, f"Audience “{name}” deleted.")
         return redirect("audiences:list", channel.slug)
     return render(request, "audiences/delete.html", {"channel": channel, "audience": audience})
-
-
-@require_GET
-@permission_required("segments.view_segment", raise_exception=True)
-def picker_search(request: HttpRequest, channel_slug: str) -> HttpResponse:
-    """One page of the picker's search results (the `picker-results` region)."""
-    channel = _channel(channel_slug)
-    state = picker_state_from_query(channel=channel, params=request.GET)
-    return render(request, "audiences/picker.html#picker-results", {"picker": state})

@@ -40,7 +40,7 @@ def run() -> None:
                 headers = {}
             else:
                 url = (
-                    reverse("audiences:picker_search", args=[channel.slug])
+                    reverse("segments:picker_search", args=[channel.slug])
                     + f"?field=segments&segments-q={query}"
                 )
                 headers = {"HX-Request": "true"}

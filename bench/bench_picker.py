@@ -1,6 +1,6 @@
 """The segment picker at 50,000 segments versus 50, in the same run.
 
-Measures the htmx search partial (audiences:picker_search) for a typed query and for the first
+Measures the htmx search partial (segments:picker_search) for a typed query and for the first
 page with no query, and the audience form (which renders the picker), on a channel with 50,000
 segments and on one with 50. Baselines: the 50-segment channel, and the floor view.
 """
@@ -48,7 +48,7 @@ def run() -> None:
     client = logged_in_client()
 
     def search(channel, query: str):
-        url = reverse("audiences:picker_search", args=[channel.slug])
+        url = reverse("segments:picker_search", args=[channel.slug])
         params = {"field": "segments", "segments-q": query}
 
         def call():

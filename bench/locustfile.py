@@ -223,7 +223,7 @@ class Marketer(HttpUser):
         ids: list[str] = []
         for text in _typed(random.choice(TERMS[slug])):
             with self.client.get(
-                f"/channels/{slug}/audiences/picker/",
+                f"/channels/{slug}/segments/picker/",
                 params={"field": "segments", "segments-q": text},
                 headers=HTMX,
                 name="picker.search (htmx)",

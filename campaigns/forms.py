@@ -7,12 +7,12 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from audiences.models import Audience
-from audiences.picker import PickerValue, SegmentPickerField
 from campaigns import services
 from campaigns.models import Campaign
 from campaigns.services import audience_definition
 from campaigns.targeting import Changes, Definition, apply_changes, changes
 from channels_app.models import Channel
+from segments.picker import PickerInput, PickerValue, SegmentPickerField, ShowAsTypedMixin
 from segments.validators import validate_http_url
 
 
@@ -60,7 +60,7 @@ def parse_month(value: str | None, today: date) -> tuple[int, int]:
     return today.year, today.month
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(ShowAsTypedMixin, forms.Form):
     """The campaign form: channel first, then an audience of that channel, then the picker.
 
     `loaded_channel` and `loaded_audience` record what the picker was last filled for, so a
@@ -129,11 +129,9 @@ class CampaignForm(forms.Form):
     def clean(self):
         data = super().clean()
         picker_ok = "segments" in data
-        if picker_ok:
-            include, exclude = data["segments"].include_ids, data["segments"].exclude_ids
-        else:
-            raw = self.fields["segments"].raw(self["segments"].value())
-            include, exclude = raw["include"], raw["exclude"]
+        include, exclude = self.fields["segments"].ids(
+            data["segments"] if picker_ok else self["segments"].value()
+        )
         try:
             services.campaign_validate(
                 campaign=self.campaign,
@@ -143,8 +141,8 @@ class CampaignForm(forms.Form):
                 send_at=data.get("send_at"),
                 link=data.get("link", "") if "link" in data else "",
                 audience=data.get("audience"),
-                inclusion_ids=[int(i) for i in include if str(i).isdigit()],
-                exclusion_ids=[int(i) for i in exclude if str(i).isdigit()],
+                inclusion_ids=include,
+                exclusion_ids=exclude,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
@@ -174,16 +172,6 @@ class FormSetup:
     refreshed: bool
 
 
-def _ids(data: QueryDict, key: str) -> list[int]:
-    out = []
-    for value in data.getlist(key):
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
 def _audiences_of(channel: Channel) -> list[Audience]:
     return list(Audience.objects.filter(channel=channel).order_by("name"))
 
@@ -202,12 +190,12 @@ def follow_choices(
     channel = by_slug.get(data.get("channel", ""), fallback)
     notices: list[str] = []
     refreshed = False
-    keys = {k: f"{prefix}-{k}" for k in ("include", "exclude", "base_include", "base_exclude")}
+    picker = PickerInput.from_data(data, name=prefix)
     loaded_channel = by_slug.get(data.get("loaded_channel", ""))
     if loaded_channel is not None and loaded_channel != channel:
-        dropped = len(_ids(data, keys["include"])) + len(_ids(data, keys["exclude"]))
-        for key in keys.values():
-            data.setlist(key, [])
+        dropped = len(picker.include) + len(picker.exclude)
+        picker = PickerInput()
+        picker.write(data, name=prefix)
         data["audience"] = ""
         data["loaded_audience"] = ""
         if dropped:
@@ -222,20 +210,22 @@ def follow_choices(
     chosen = data.get("audience", "")
     if chosen != data.get("loaded_audience", ""):
         audience = next((a for a in audiences if str(a.pk) == chosen), None)
-        old_base = Definition.of(_ids(data, keys["base_include"]), _ids(data, keys["base_exclude"]))
-        current = Definition.of(_ids(data, keys["include"]), _ids(data, keys["exclude"]))
-        delta = changes(old_base, current)
+        old_base = Definition.of(picker.base_include, picker.base_exclude)
+        delta = changes(old_base, Definition.of(picker.include, picker.exclude))
         own = Changes(delta.added_inclusions, delta.added_exclusions, frozenset(), frozenset())
         new_base = audience_definition(audience) if audience else Definition()
         target = apply_changes(new_base, own)
-        data.setlist(keys["include"], sorted(target.inclusion))
-        data.setlist(keys["exclude"], sorted(target.exclusion))
-        data.setlist(keys["base_include"], sorted(new_base.inclusion))
-        data.setlist(keys["base_exclude"], sorted(new_base.exclusion))
+        picker = PickerInput(
+            include=sorted(target.inclusion),
+            exclude=sorted(target.exclusion),
+            base_include=sorted(new_base.inclusion),
+            base_exclude=sorted(new_base.exclusion),
+        )
+        picker.write(data, name=prefix)
         data["audience"] = str(audience.pk) if audience else ""
         data["loaded_audience"] = data["audience"]
         refreshed = True
-    base = Definition.of(_ids(data, keys["base_include"]), _ids(data, keys["base_exclude"]))
+    base = Definition.of(picker.base_include, picker.base_exclude)
     return FormSetup(data, channel, audiences, base, notices, refreshed)
 
 

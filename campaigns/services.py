@@ -11,7 +11,8 @@ from audiences.models import Audience
 from campaigns.models import Campaign
 from campaigns.targeting import Definition, reapply
 from channels_app.models import Channel
-from segments.models import Segment
+from segments.selection import segment_selection_check
+from segments.selectors import segments_by_id
 from segments.validators import validate_http_url
 
 
@@ -65,9 +66,9 @@ def _validate(
     exclusion_ids: set[int],
     allowed_inactive: set[int],
 ) -> None:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str | ValidationError]] = {}
 
-    def error(field: str, message: str) -> None:
+    def error(field: str, message: str | ValidationError) -> None:
         errors.setdefault(field, []).append(message)
 
     if not name.strip():
@@ -83,33 +84,18 @@ def _validate(
             errors.setdefault("link", []).extend(exc.messages)
     if audience is not None and audience.channel_id != channel.pk:
         error("audience", f"Choose an audience of the {channel.name} channel.")
-    both = inclusion_ids & exclusion_ids
-    segments = {
-        s.pk: s
-        for s in Segment.objects.filter(pk__in=inclusion_ids | exclusion_ids).only(
-            "pk", "name", "channel_id", "is_active"
-        )
-    }
-    if both:
-        names = ", ".join(sorted(segments[pk].name for pk in both if pk in segments))
-        error("segments", f"A segment can't be both included and excluded: {names}.")
-    if len(segments) != len(inclusion_ids | exclusion_ids) or any(
-        s.channel_id != channel.pk for s in segments.values()
-    ):
-        error("segments", f"Choose segments of the {channel.name} channel only.")
-    newly_inactive = sorted(
-        s.name for pk, s in segments.items() if not s.is_active and pk not in allowed_inactive
+    selection = segment_selection_check(
+        channel=channel,
+        include_ids=sorted(inclusion_ids),
+        exclude_ids=sorted(exclusion_ids),
+        segments=segments_by_id(ids=inclusion_ids | exclusion_ids),
+        keep_inactive_ids=allowed_inactive,
+        require_inclusion=status == Campaign.Status.SCHEDULED,
     )
-    if newly_inactive:
-        error(
-            "segments",
-            "Inactive segments can't be added: " + ", ".join(newly_inactive) + ".",
-        )
-    if status == Campaign.Status.SCHEDULED:
-        if send_at is None:
-            error("send_at", "A scheduled campaign needs a send time.")
-        if not inclusion_ids:
-            error("segments", "A scheduled campaign needs at least one inclusion segment.")
+    for message in selection.errors:
+        error("segments", message)
+    if status == Campaign.Status.SCHEDULED and send_at is None:
+        error("send_at", "A scheduled campaign needs a send time.")
     if errors:
         raise ValidationError(errors)
 

@@ -18,13 +18,13 @@ from access_audience.submissions import (
     submission_record,
 )
 from audiences.models import Audience
-from audiences.picker import form_without_errors, picker_search_requested
 from campaigns import forms as forms_module
 from campaigns import selectors, services
 from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
+from segments.picker import picker_search_requested
 
 
 def _campaign_or_404(pk: int) -> Campaign:
@@ -211,7 +211,7 @@ def _should_redisplay(request, setup, form) -> bool:
     if setup.refreshed or "_refresh" in request.POST or picker_search_requested(form):
         if setup.refreshed and "_refresh" not in request.POST and not request.htmx:
             messages.info(request, "The segments changed with your choice. Review them, then save.")
-        form_without_errors(form)
+        form.show_as_typed()
         return True
     return False
 

@@ -152,3 +152,38 @@ def segment_usage_counts(segments: Iterable[Segment]) -> list[Segment]:
         segment.audience_count = counts["audience"][segment.pk]
         segment.campaign_count = counts["campaign"][segment.pk]
     return segments
+
+
+# Reads for choosing segments: the segment picker and the checks of a chosen set.
+
+
+def segments_by_id(*, ids: Iterable[int], channel: Channel | None = None) -> dict[int, Segment]:
+    """The segments with these ids (only `channel`'s when given), keyed by id; one query."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    qs = Segment.objects.filter(pk__in=ids)
+    if channel is not None:
+        qs = qs.filter(channel=channel)
+    return {s.pk: s for s in qs}
+
+
+def segment_picker_page(
+    *,
+    channel: Channel,
+    query: str,
+    exclude_ids: Iterable[int],
+    offset: int,
+    limit: int,
+) -> tuple[list[Segment], bool]:
+    """One page of the channel's active segments matching `query`, minus `exclude_ids`.
+
+    Returns the page and whether more follow (one query, or two with a query: see
+    segment_search), so 50,000 segments cost what 50 do.
+    """
+    qs = segment_search(channel=channel, query=query, status="active")
+    exclude_ids = list(exclude_ids)
+    if exclude_ids:
+        qs = qs.exclude(pk__in=exclude_ids)
+    page = list(qs[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit

@@ -1,4 +1,4 @@
-// The segment picker (audiences/picker.py). Works by event delegation, so pickers swapped in by
+// The segment picker (segments/picker/). Works by event delegation, so pickers swapped in by
 // htmx need no set-up. Without this script the picker is a plain form: every mark is a checkbox
 // and "Search" re-posts the form.
 (function () {

@@ -22,7 +22,7 @@ def test_admin_applies_the_same_rules(admin_client, email, sms):
     )
     html = response.content.decode()
     assert "A scheduled campaign needs a send time." in html
-    assert "segments of the Email channel only" in html
+    assert "Only segments of the Email channel can be used, not: SMS only." in html
     assert not Campaign.objects.exists()
 
 

@@ -58,10 +58,7 @@ def test_scheduled_needs_send_time_and_an_inclusion(marketer, email):
     with pytest.raises(ValidationError) as exc:
         create(marketer, email, status=Campaign.Status.SCHEDULED)
     assert "A scheduled campaign needs a send time." in exc.value.message_dict["send_at"]
-    assert (
-        "A scheduled campaign needs at least one inclusion segment."
-        in exc.value.message_dict["segments"]
-    )
+    assert "Choose at least one segment to include." in exc.value.message_dict["segments"]
     assert not Campaign.objects.exists()
 
 
@@ -73,18 +70,18 @@ def test_a_segment_cannot_be_both_included_and_excluded(marketer, email):
 
 def test_segments_and_audience_must_be_of_the_campaigns_channel(marketer, email, sms):
     sms_segment = make_segment(sms)
-    with pytest.raises(ValidationError, match="segments of the Email channel only"):
+    with pytest.raises(ValidationError, match="Only segments of the Email channel can be used"):
         create(marketer, email, inclusion_ids=ids(sms_segment))
     sms_audience = make_audience(sms, include=[sms_segment])
     with pytest.raises(ValidationError, match="audience of the Email channel"):
         create(marketer, email, audience=sms_audience)
-    with pytest.raises(ValidationError, match="Email channel only"):
+    with pytest.raises(ValidationError, match="Some chosen segments no longer exist"):
         create(marketer, email, inclusion_ids=[999_999])  # a forged id
 
 
 def test_inactive_segments_cannot_be_newly_added(marketer, email):
     old = make_segment(email, name="Legacy", is_active=False)
-    with pytest.raises(ValidationError, match="Inactive segments can't be added: Legacy"):
+    with pytest.raises(ValidationError, match="Inactive segments cannot be added: Legacy"):
         create(marketer, email, inclusion_ids=ids(old))
 
 

@@ -80,6 +80,7 @@ EXPECTED: dict[str, dict] = {
     "channels/<slug:channel_slug>/segments/": READ,
     "channels/<slug:channel_slug>/segments/add/": WRITE_FORM,
     "channels/<slug:channel_slug>/segments/bulk/": WRITE_ACTION,
+    "channels/<slug:channel_slug>/segments/picker/": READ,
     "channels/<slug:channel_slug>/segments/<int:pk>/": READ,
     "channels/<slug:channel_slug>/segments/<int:pk>/edit/": WRITE_FORM,
     "channels/<slug:channel_slug>/segments/<int:pk>/active/": WRITE_ACTION,
@@ -87,7 +88,6 @@ EXPECTED: dict[str, dict] = {
     # Audiences
     "channels/<slug:channel_slug>/audiences/": READ,
     "channels/<slug:channel_slug>/audiences/new/": WRITE_FORM,
-    "channels/<slug:channel_slug>/audiences/picker/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/edit/": WRITE_FORM,
     "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_ACTION,

@@ -7,11 +7,11 @@ from django import forms
 from django.http import QueryDict
 from django.urls import reverse
 
-from audiences.picker import (
+from segments.picker import (
+    PickerInput,
     PickerValue,
     SegmentPickerField,
-    form_without_errors,
-    picker_keep_channel,
+    ShowAsTypedMixin,
     picker_search_requested,
 )
 from tests.factories import make_segment
@@ -19,7 +19,27 @@ from tests.factories import make_segment
 pytestmark = pytest.mark.django_db
 
 
-class CampaignLikeForm(forms.Form):
+@pytest.fixture
+def vip(email):
+    return make_segment(email, name="VIP", external_id="seg-vip")
+
+
+@pytest.fixture
+def repeat(email):
+    return make_segment(email, name="Repeat buyers")
+
+
+@pytest.fixture
+def unsub(email):
+    return make_segment(email, name="Unsubscribed 90d")
+
+
+@pytest.fixture
+def sms_segment(sms):
+    return make_segment(sms, name="SMS VIP")
+
+
+class CampaignLikeForm(ShowAsTypedMixin, forms.Form):
     """How another form embeds the picker: one field and one configure() call."""
 
     name = forms.CharField()
@@ -115,15 +135,16 @@ def test_marks_add_classes_and_labels(email, vip):
 def test_the_picker_follows_a_changed_channel(email, sms, vip, sms_segment):
     html = str(CampaignLikeForm(channel=sms)["targeting"])
     assert "SMS VIP" in html and ">VIP<" not in html
-    assert reverse("audiences:picker_search", args=["sms"]) in html
+    assert reverse("segments:picker_search", args=["sms"]) in html
 
 
 def test_search_requested_and_shown_without_errors(email, vip):
     form = CampaignLikeForm(post(targeting__q="vi", targeting__search="1"), channel=email)
     assert picker_search_requested(form)
-    form = form_without_errors(form)
-    assert not form.errors
-    assert 'value="vi"' in str(form["targeting"])
+    form.show_as_typed()
+    assert not form.errors and not form.is_valid()
+    html = str(form["targeting"])
+    assert 'value="vi"' in html and "aria-invalid" not in str(form["name"])
     assert not picker_search_requested(CampaignLikeForm(post(name="x"), channel=email))
     assert not picker_search_requested(CampaignLikeForm(channel=email))
 
@@ -131,7 +152,7 @@ def test_search_requested_and_shown_without_errors(email, vip):
 def search(client, channel, headers=None, **params):
     data = post(**params)
     data.setdefault("field", "segments")
-    url = reverse("audiences:picker_search", args=[channel.slug]) + "?" + data.urlencode()
+    url = reverse("segments:picker_search", args=[channel.slug]) + "?" + data.urlencode()
     return client.get(url, headers=headers or {})
 
 
@@ -220,13 +241,15 @@ def test_form_page_query_count_is_fixed(marketer_client, email, django_assert_nu
     assert html.count("data-picker-row") == 20
 
 
-def test_keep_channel_drops_the_old_channels_segments(email, sms, vip, sms_segment):
-    data = post(segments__include=[vip.pk, sms_segment.pk], segments__base_include=[vip.pk])
-    kept, dropped = picker_keep_channel(data, name="segments", channel=sms)
-    assert kept.getlist("segments-include") == [str(sms_segment.pk)]
-    assert kept.getlist("segments-base_include") == []
-    assert [s.name for s in dropped] == ["VIP"]
-    assert data.getlist("segments-include") == [str(vip.pk), str(sms_segment.pk)]  # untouched
+def test_picker_input_reads_and_rewrites_the_posted_ids(vip, repeat):
+    data = post(
+        segments__include=[vip.pk, "zz", vip.pk], segments__base_include=[vip.pk, repeat.pk]
+    )
+    posted = PickerInput.from_data(data, name="segments")
+    assert posted == PickerInput(include=[vip.pk], base_include=[vip.pk, repeat.pk])
+    PickerInput(exclude=[repeat.pk]).write(data, name="segments")
+    assert data.getlist("segments-include") == [] and data.getlist("segments-base_include") == []
+    assert data.getlist("segments-exclude") == [str(repeat.pk)]
 
 
 def test_no_js_show_more_rerenders_with_more_rows(marketer_client, email):

@@ -1,0 +1,177 @@
+"""What the picker template shows: the selected rows, a page of results, and their marks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from channels_app.models import Channel
+from segments.models import Segment
+from segments.picker.inputs import ids
+from segments.selectors import segment_picker_page, segments_by_id
+
+PAGE_SIZE = 20
+MAX_LIMIT = 200
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
+DEFAULT_LABELS = {"base": "pre-filled", "added": "added", "removed": "removed"}
+
+
+@dataclass
+class PickerRow:
+    segment: Segment
+    state: str  # "include", "exclude" or ""
+    css: str = ""
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PickerState:
+    """Everything the picker template needs (see picker_state)."""
+
+    name: str
+    channel: Channel
+    selected: list[PickerRow]
+    results: list[PickerRow]
+    query: str
+    offset: int
+    limit: int
+    has_more: bool
+    base_include_ids: list[int]
+    base_exclude_ids: list[int]
+    search_url: str
+    errors: list[str] = field(default_factory=list)
+    next_offset: int = 0
+
+    @property
+    def dom_id(self) -> str:
+        return f"picker-{self.name}"
+
+    @property
+    def include_count(self) -> int:
+        return sum(1 for r in self.selected if r.state == "include")
+
+    @property
+    def exclude_count(self) -> int:
+        return sum(1 for r in self.selected if r.state == "exclude")
+
+    @property
+    def next_limit(self) -> int:
+        return min(self.limit + PAGE_SIZE, MAX_LIMIT)
+
+
+def _annotate(
+    row: PickerRow,
+    *,
+    base_include: list[int],
+    base_exclude: list[int],
+    labels: Mapping[str, str],
+    marks: Mapping[int, tuple[str, str]],
+) -> PickerRow:
+    pk = row.segment.pk
+    in_base = (pk in base_include and "include") or (pk in base_exclude and "exclude") or ""
+    css: list[str] = []
+    if base_include or base_exclude:
+        if in_base and row.state == in_base:
+            css.append("picker-base")
+            row.labels.append(labels["base"])
+        elif row.state:
+            css.append("picker-added")
+            row.labels.append(labels["added"])
+        elif in_base:
+            css.append("picker-removed")
+            row.labels.append(labels["removed"])
+    if pk in marks:
+        extra_css, extra_label = marks[pk]
+        if extra_css:
+            css.append(extra_css)
+        if extra_label:
+            row.labels.append(extra_label)
+    row.css = " ".join(css)
+    return row
+
+
+def picker_state(
+    *,
+    name: str,
+    channel: Channel,
+    include_ids: Iterable[int] = (),
+    exclude_ids: Iterable[int] = (),
+    base_include_ids: Iterable[int] = (),
+    base_exclude_ids: Iterable[int] = (),
+    query: str = "",
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+    with_selected: bool = True,
+    labels: Mapping[str, str] | None = None,
+    marks: Mapping[int, tuple[str, str]] | None = None,
+    errors: Iterable[str] = (),
+) -> PickerState:
+    """The picker's rows: the selected segments (1 query), a page of results (1, or 2 with a query).
+
+    Results are the channel's active segments matching `query`, minus the selected ones, so a
+    channel with 50,000 segments renders `limit` rows, never all of them.
+    """
+    include = ids(include_ids)
+    exclude = [i for i in ids(exclude_ids) if i not in include]
+    base_include = ids(base_include_ids)
+    base_exclude = ids(base_exclude_ids)
+    annotate = {
+        "base_include": base_include,
+        "base_exclude": base_exclude,
+        "labels": {**DEFAULT_LABELS, **(labels or {})},
+        "marks": marks or {},
+    }
+    selected_ids = include + exclude
+    selected: list[PickerRow] = []
+    if with_selected and selected_ids:
+        # Only this channel's segments: a forged id of another channel is never shown.
+        found = segments_by_id(ids=selected_ids, channel=channel)
+        rows = [PickerRow(found[i], "include") for i in include if i in found]
+        rows += [PickerRow(found[i], "exclude") for i in exclude if i in found]
+        rows.sort(key=lambda r: (r.state != "include", r.segment.name.lower(), r.segment.pk))
+        selected = [_annotate(r, **annotate) for r in rows]
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, int(offset))
+    page, has_more = segment_picker_page(
+        channel=channel, query=query, exclude_ids=selected_ids, offset=offset, limit=limit
+    )
+    return PickerState(
+        name=name,
+        channel=channel,
+        selected=selected,
+        results=[_annotate(PickerRow(s, ""), **annotate) for s in page],
+        query=query.strip(),
+        offset=offset,
+        limit=limit,
+        has_more=has_more,
+        next_offset=offset + len(page),
+        base_include_ids=base_include,
+        base_exclude_ids=base_exclude,
+        search_url=reverse("segments:picker_search", args=[channel.slug]),
+        errors=list(errors),
+    )
+
+
+def picker_state_from_query(*, channel: Channel, params) -> PickerState:
+    """The state the search endpoint renders, from the picker's own inputs (a QueryDict)."""
+    name = params.get("field", "segments")
+    if not NAME_RE.match(name):
+        name = "segments"
+    try:
+        offset = int(params.get("offset", 0))
+    except (TypeError, ValueError):
+        offset = 0
+    return picker_state(
+        name=name,
+        channel=channel,
+        include_ids=params.getlist(f"{name}-include"),
+        exclude_ids=params.getlist(f"{name}-exclude"),
+        base_include_ids=params.getlist(f"{name}-base_include"),
+        base_exclude_ids=params.getlist(f"{name}-base_exclude"),
+        query=params.get(f"{name}-q", "")[:200],
+        offset=offset,
+        with_selected=False,
+    )
