@@ -50,7 +50,6 @@ def submission_claim(request: HttpRequest) -> None:
     except IntegrityError:
         first = FormSubmission.objects.filter(token=token, user=user).first()
         raise AlreadySubmitted(first.result_url if first else "") from None
-    FormSubmission.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
 
 
 def submission_record(request: HttpRequest, url: str) -> None:
@@ -58,6 +57,14 @@ def submission_record(request: HttpRequest, url: str) -> None:
     token = _token(request)
     if token is not None:
         FormSubmission.objects.filter(token=token).update(result_url=url[:500])
+
+
+def submissions_prune(*, now=None) -> int:
+    """Forget tokens older than KEEP (`manage.py cleanup`, daily): a copy of a POST that old
+    is no double click. Returns how many were forgotten."""
+    cutoff = (now or timezone.now()) - KEEP
+    deleted, _ = FormSubmission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 MADE = "That form was already sent (a double click?): here is what it made."

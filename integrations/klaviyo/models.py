@@ -110,8 +110,8 @@ class SyncRun(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        """Queued or running but silent too long: its worker died (the pages showing it and
-        the next start fail it)."""
+        """Queued or running but silent too long: its worker died. Pages show it failed; the
+        next start and `manage.py cleanup` fail it for real."""
         cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
         return self.is_active and self.heartbeat_at < cutoff
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
@@ -46,7 +48,35 @@ def sync_run_list() -> QuerySet[SyncRun]:
 
 
 def sync_run_get(*, run_id: int) -> SyncRun | None:
-    return sync_run_list().filter(pk=run_id).first()
+    """One run, shown failed if its worker stopped (see `sync_runs_as_shown`)."""
+    run = sync_run_list().filter(pk=run_id).first()
+    return sync_runs_as_shown([run])[0] if run else None
+
+
+def sync_run_stale_error() -> str:
+    """Why a run silent for SYNC_STALE_AFTER_SECONDS failed, as pages and the run itself say it."""
+    minutes = max(1, round(settings.SYNC_STALE_AFTER_SECONDS / 60))
+    return (
+        f"The sync stopped reporting progress for {minutes} minute"
+        f"{'s' if minutes != 1 else ''} (its worker probably stopped); marked failed."
+    )
+
+
+def sync_run_stale_since(run: SyncRun) -> datetime:
+    """When a silent run became stale: what it is failed with, on the page and for real."""
+    return run.heartbeat_at + timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+
+
+def sync_runs_as_shown[T: Iterable[SyncRun]](runs: T) -> T:
+    """Show stale runs (their worker stopped) as the failures they are, in memory only: GET
+    never writes. The worker, `manage.py cleanup` or the next start fails them for real, with
+    the same words and time."""
+    for run in runs:
+        if run.is_stale:
+            run.status = SyncRun.Status.FAILED
+            run.error = sync_run_stale_error()
+            run.finished_at = sync_run_stale_since(run)
+    return runs
 
 
 def channel_sync_list() -> list[Channel]:
@@ -63,10 +93,14 @@ def enabled_channels() -> list[Channel]:
 
 
 def channel_last_result(*, channel: Channel) -> SyncRunChannel | None:
-    """The channel's latest run (running or finished) with its counts, in one query."""
-    return (
+    """The channel's latest run (running or finished, stale shown failed) with its counts,
+    in one query."""
+    result = (
         SyncRunChannel.objects.filter(channel=channel)
         .select_related("run", "run__started_by")
         .order_by("-run__created_at", "-run__pk")
         .first()
     )
+    if result is not None:
+        sync_runs_as_shown([result.run])
+    return result

@@ -11,11 +11,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
-from integrations.klaviyo import crypto
+from integrations.klaviyo import crypto, selectors
 from integrations.klaviyo.client import (
     KlaviyoAuthError,
     KlaviyoBlocked,
@@ -158,7 +159,8 @@ def channel_sync_set(*, channel: Channel, enabled: bool) -> ChannelSyncSetting:
 
 
 def sync_runs_fail_stale() -> int:
-    """Fail queued or running runs silent for SYNC_STALE_AFTER_SECONDS; frees their channels."""
+    """Fail queued or running runs silent for SYNC_STALE_AFTER_SECONDS; frees their channels.
+    Called when a run is started and by `manage.py cleanup`; pages only show them failed."""
     cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
     with transaction.atomic():
         stale = list(
@@ -168,14 +170,11 @@ def sync_runs_fail_stale() -> int:
         )
         if not stale:
             return 0
-        minutes = max(1, round(settings.SYNC_STALE_AFTER_SECONDS / 60))
         SyncRun.objects.filter(pk__in=stale, status__in=SyncRun.ACTIVE_STATUSES).update(
             status=SyncRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error=(
-                f"The sync stopped reporting progress for {minutes} minute"
-                f"{'s' if minutes != 1 else ''} (its worker probably stopped); marked failed."
-            ),
+            # When it became stale, as the pages showed it.
+            finished_at=F("heartbeat_at") + timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS),
+            error=selectors.sync_run_stale_error(),
         )
         SyncRunChannel.objects.filter(run_id__in=stale).update(in_progress=False)
     logger.warning("Marked %d stale Klaviyo sync run(s) failed", len(stale))

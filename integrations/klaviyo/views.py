@@ -1,4 +1,4 @@
-"""The Integrations → Klaviyo page, the run pages and the Segments tab's sync panel."""
+"""The Integrations → Klaviyo page, the run pages and the sync panel the Segments tab loads."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -25,6 +25,7 @@ def _settings_context(request: HttpRequest, **extra) -> dict:
     page_obj = paginate(
         selectors.sync_run_list(), request.GET.get("page"), per_page=HISTORY_PER_PAGE
     )
+    selectors.sync_runs_as_shown(page_obj)
     return {
         "connection": selectors.connection_get(),
         "can_manage_key": request.user.has_perm(MANAGE_KEY),
@@ -40,9 +41,6 @@ def _settings_context(request: HttpRequest, **extra) -> dict:
 @permission_required(VIEW_RUNS, raise_exception=True)
 def klaviyo_settings(request: HttpRequest) -> HttpResponse:
     context = _settings_context(request)
-    if any(run.is_stale for run in context["page_obj"]):
-        services.sync_runs_fail_stale()
-        context = _settings_context(request)
     return render_page(request, "klaviyo/settings.html", context, partial="klaviyo-history")
 
 
@@ -118,10 +116,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.sync_run_get(run_id=run_id)
     if run is None:
         raise Http404("No such sync run.")
-    if run.is_stale:
-        # Its worker stopped: the polling page shows the failure without anyone starting a sync.
-        services.sync_runs_fail_stale()
-        run = selectors.sync_run_get(run_id=run_id)
     return render_page(request, "klaviyo/run_detail.html", {"run": run}, partial="run-progress")
 
 
@@ -129,12 +123,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def sync_panel_context(*, channel: Channel, user, notice: str = "", notice_run=None) -> dict:
-    """Everything the panel shows, in at most two queries (more only to fail a run whose
-    worker stopped, so the panel shows it failed and the channel is free again)."""
+    """Everything the panel shows, in two queries. A run whose worker stopped is shown failed
+    and the channel free to sync again; starting that sync fails it for real."""
     result = selectors.channel_last_result(channel=channel)
-    if result and result.run.is_stale:
-        services.sync_runs_fail_stale()
-        result = selectors.channel_last_result(channel=channel)
     return {
         "channel": channel,
         "connection": selectors.connection_get(),
@@ -185,6 +176,7 @@ def sync_start(request: HttpRequest, channel_slug: str) -> HttpResponse:
 @require_GET
 @permission_required(VIEW_RUNS, raise_exception=True)
 def sync_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    """The panel the Segments tab loads into its placeholder, and polls while a run goes on."""
     channel = get_object_or_404(Channel, slug=channel_slug)
     try:
         watched = int(request.GET.get("run", ""))

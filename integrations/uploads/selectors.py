@@ -1,4 +1,9 @@
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from integrations.uploads.models import Upload, UploadError
 from integrations.uploads.reading import FileProblem, Row
@@ -10,7 +15,68 @@ def upload_list() -> QuerySet[Upload]:
 
 
 def upload_get(pk: int) -> Upload:
+    """The upload as stored (for POSTs; pages show it through `uploads_as_shown`)."""
     return Upload.objects.select_related("channel", "created_by").get(pk=pk)
+
+
+def upload_last_heard(upload: Upload) -> datetime:
+    """When a running upload last showed signs of life: its own last change, or the progress
+    file its worker rewrites after every batch (the import's transaction hides the rest)."""
+    from integrations.uploads.services import progress_path
+
+    try:
+        mtime = progress_path(upload).stat().st_mtime
+    except OSError:
+        return upload.updated_at
+    return max(upload.updated_at, datetime.fromtimestamp(mtime, tz=UTC))
+
+
+def upload_stale_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(seconds=settings.UPLOAD_STALE_AFTER_SECONDS)
+
+
+def upload_is_stale(upload: Upload, *, now: datetime | None = None) -> bool:
+    """Checking, queued or importing, but silent for UPLOAD_STALE_AFTER_SECONDS."""
+    cutoff = upload_stale_cutoff(now)
+    return upload.is_running and upload.updated_at < cutoff and upload_last_heard(upload) < cutoff
+
+
+def upload_stale_since(upload: Upload) -> datetime:
+    """When a silent upload became stale: what it is failed with, on the page and for real."""
+    return upload_last_heard(upload) + timedelta(seconds=settings.UPLOAD_STALE_AFTER_SECONDS)
+
+
+def upload_stale_message(upload: Upload) -> str:
+    """Why a dry run or import whose worker stopped failed (from the status it stopped in)."""
+    minutes = max(1, round(settings.UPLOAD_STALE_AFTER_SECONDS / 60))
+    silent = f"nothing was heard from it for {minutes} minute{'s' if minutes != 1 else ''}"
+    if upload.status == Upload.Status.CHECKING:
+        return (
+            f"The check (dry run) stopped without finishing: {silent}, probably because its "
+            "worker stopped. Nothing was changed. Start it again to see the preview."
+        )
+    if upload.status == Upload.Status.QUEUED:
+        return (
+            f"The import never started: no worker took it up within {minutes} minute"
+            f"{'s' if minutes != 1 else ''}. Nothing was written to {upload.channel.name}. "
+            "Start it again."
+        )
+    return (
+        f"The import stopped without finishing: {silent}, probably because its worker "
+        f"stopped. Nothing was written to {upload.channel.name}. Start it again."
+    )
+
+
+def uploads_as_shown[T: Iterable[Upload]](uploads: T, *, now: datetime | None = None) -> T:
+    """Show the dry runs and imports whose worker stopped as the failures they are (file kept,
+    Start again offered), in memory only: GET never writes. `manage.py cleanup` or the next
+    Start again or upload fails them for real, with the same words and time."""
+    for upload in uploads:
+        if upload_is_stale(upload, now=now):
+            upload.error_message = upload_stale_message(upload)
+            upload.finished_at = upload_stale_since(upload)
+            upload.status = Upload.Status.FAILED
+    return uploads
 
 
 def upload_errors(upload: Upload) -> QuerySet[UploadError]:

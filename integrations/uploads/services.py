@@ -5,8 +5,8 @@ upload flow and the command."""
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
+from integrations.uploads import selectors
 from integrations.uploads.importers import IMPORTERS, SEGMENT, ImportResult, MappingProblem
 from integrations.uploads.models import Upload, UploadError
 from integrations.uploads.reading import CsvFile, FileProblem, check_encoding, detect
@@ -90,7 +91,7 @@ def upload_create(
     *, user, channel: Channel, object_type: str, uploaded_file: UploadedFile
 ) -> Upload:
     """Store an uploaded file and read it (detecting encoding and delimiter)."""
-    uploads_cleanup()
+    uploads_fail_stale()
     stored_name = f"{uuid.uuid4().hex}.csv"
     with open(upload_dir() / stored_name, "wb") as fh:
         for chunk in uploaded_file.chunks():
@@ -293,6 +294,10 @@ def upload_retry(*, upload: Upload) -> Upload:
     whose file was kept (its worker stopped) can be started again."""
     from integrations.uploads.tasks import upload_run_task
 
+    if selectors.upload_is_stale(upload):
+        # Shown failed by the page: made true here, then started again like any failure.
+        uploads_fail_stale()
+        upload.refresh_from_db()
     if upload.status == Upload.Status.FAILED and (
         not upload.stored_name or not upload_path(upload).exists()
     ):
@@ -321,45 +326,26 @@ def upload_retry(*, upload: Upload) -> Upload:
     return upload
 
 
-def upload_last_heard(upload: Upload) -> datetime:
-    """When a running upload last showed signs of life: its own last change, or the progress
-    file its worker rewrites after every batch (the import's transaction hides the rest)."""
-    try:
-        mtime = progress_path(upload).stat().st_mtime
-    except OSError:
-        return upload.updated_at
-    return max(upload.updated_at, datetime.fromtimestamp(mtime, tz=UTC))
-
-
-def _stale_cutoff(now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) - timedelta(seconds=settings.UPLOAD_STALE_AFTER_SECONDS)
-
-
-def upload_is_stale(upload: Upload, *, now: datetime | None = None) -> bool:
-    """Checking, queued or importing, but silent for UPLOAD_STALE_AFTER_SECONDS."""
-    cutoff = _stale_cutoff(now)
-    return upload.is_running and upload.updated_at < cutoff and upload_last_heard(upload) < cutoff
-
-
 def uploads_fail_stale(*, now: datetime | None = None) -> int:
     """Fail the dry runs and imports silent for UPLOAD_STALE_AFTER_SECONDS: their worker
     stopped. The import's transaction died with it, so nothing was written; the file is kept
-    so the upload can be started again. Returns how many were failed."""
+    so the upload can be started again. Called by `manage.py cleanup`, a new upload and Start
+    again; pages only show them failed. Returns how many were failed."""
     now = now or timezone.now()
-    cutoff = _stale_cutoff(now)
+    cutoff = selectors.upload_stale_cutoff(now)
     failed = 0
     candidates = Upload.objects.filter(
         status__in=Upload.RUNNING, updated_at__lt=cutoff
     ).select_related("channel")
     for upload in candidates:
-        if upload_last_heard(upload) >= cutoff:
+        if selectors.upload_last_heard(upload) >= cutoff:
             continue  # the worker is still writing its progress
         updated = Upload.objects.filter(
             pk=upload.pk, status=upload.status, updated_at__lt=cutoff
         ).update(
             status=Upload.Status.FAILED,
-            error_message=_stale_message(upload),
-            finished_at=now,
+            error_message=selectors.upload_stale_message(upload),
+            finished_at=selectors.upload_stale_since(upload),
             updated_at=now,
         )
         if updated:
@@ -368,34 +354,6 @@ def uploads_fail_stale(*, now: datetime | None = None) -> int:
     if failed:
         logger.warning("Marked %d stopped upload(s) failed", failed)
     return failed
-
-
-def uploads_fail_stale_shown(uploads: Iterable[Upload]) -> bool:
-    """For a page about to show these uploads: if one of them is silent past the timeout,
-    fail the stale ones. True when the page must read its uploads again."""
-    if any(upload_is_stale(upload) for upload in uploads):
-        return bool(uploads_fail_stale())
-    return False
-
-
-def _stale_message(upload: Upload) -> str:
-    minutes = max(1, round(settings.UPLOAD_STALE_AFTER_SECONDS / 60))
-    silent = f"nothing was heard from it for {minutes} minute{'s' if minutes != 1 else ''}"
-    if upload.status == Upload.Status.CHECKING:
-        return (
-            f"The check (dry run) stopped without finishing: {silent}, probably because its "
-            "worker stopped. Nothing was changed. Start it again to see the preview."
-        )
-    if upload.status == Upload.Status.QUEUED:
-        return (
-            f"The import never started: no worker took it up within {minutes} minute"
-            f"{'s' if minutes != 1 else ''}. Nothing was written to {upload.channel.name}. "
-            "Start it again."
-        )
-    return (
-        f"The import stopped without finishing: {silent}, probably because its worker "
-        f"stopped. Nothing was written to {upload.channel.name}. Start it again."
-    )
 
 
 def upload_abandon(*, upload: Upload) -> Upload:

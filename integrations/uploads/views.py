@@ -56,9 +56,8 @@ def _redirect_to_step(upload: Upload) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """The Data page: every upload, newest first."""
     page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
-    if services.uploads_fail_stale_shown(page_obj):
-        # A dry run or import whose worker stopped: shown failed, not running forever.
-        page_obj = paginate(selectors.upload_list(), request.GET.get("page"), per_page=50)
+    # A dry run or import whose worker stopped: shown failed, not running forever.
+    selectors.uploads_as_shown(page_obj)
     return render_page(
         request, "uploads/history.html", {"page_obj": page_obj}, partial="upload-history"
     )
@@ -88,9 +87,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         slug = request.GET.get("channel", "")
         channel = Channel.objects.filter(slug=slug).first() if slug else None
         form = ChooseForm(initial={"channel": channel.slug if channel else None})
-    recent = list(selectors.upload_list()[:5])
-    if services.uploads_fail_stale_shown(recent):
-        recent = list(selectors.upload_list()[:5])
+    recent = selectors.uploads_as_shown(list(selectors.upload_list()[:5]))
     return render_page(request, "uploads/upload.html", {"form": form, "recent": recent})
 
 
@@ -180,10 +177,8 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("uploads.view_upload", raise_exception=True)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Steps 4 and 5: the dry run's preview, the import's progress and its summary."""
-    upload = _upload_or_404(pk)
-    if services.uploads_fail_stale_shown([upload]):
-        # Its worker stopped: the polling page turns into the failure by itself.
-        upload = _upload_or_404(pk)
+    # Its worker stopped: the polling page turns into the failure by itself.
+    [upload] = selectors.uploads_as_shown([_upload_or_404(pk)])
     can_upload = request.user.has_perm("uploads.add_upload")
     if upload.status == Upload.Status.NEW and can_upload and not wants_partial(request):
         return _redirect_to_step(upload)  # still reading or mapping

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -115,6 +116,9 @@ def test_an_import_whose_worker_is_killed_writes_nothing_and_can_be_started_agai
     assert "The import stopped without finishing" in page
     assert "Nothing was written to Email. Start it again." in page
     assert "Start again</button>" in page
+    # The page only shows it; the periodic cleanup (or Start again) makes it true.
+    assert Upload.objects.get(pk=upload.pk).status == "importing"
+    call_command("cleanup")
     upload.refresh_from_db()
     assert upload.status == "failed" and upload.finished_at
     stored = upload_path(upload)
@@ -187,6 +191,9 @@ def test_a_sync_whose_worker_is_killed_writes_nothing_and_can_be_run_again(
     assert 'hx-trigger="every 1s"' not in html
     assert "Sync failed" in html and "stopped reporting progress" in html
     assert '"segments-changed"' in response.headers["HX-Trigger"]
+    # The panel only shows it; the periodic cleanup (or the next start) makes it true.
+    assert SyncRun.objects.get(pk=run.pk).status == "running"
+    call_command("cleanup")
     run.refresh_from_db()
     assert run.status == "failed" and run.finished_at
     assert not SyncRunChannel.objects.get(run=run).in_progress

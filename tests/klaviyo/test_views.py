@@ -1,9 +1,10 @@
-"""The Integrations → Klaviyo page, the run page and the Segments tab's sync panel."""
+"""The Integrations → Klaviyo page, the run page and the sync panel the Segments tab loads."""
 
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -175,13 +176,41 @@ def test_run_detail_shows_counts_and_errors(marketer_client, connected, email):
 # -- the Segments tab's panel ---------------------------------------------------------------
 
 
-def test_panel_offers_to_connect_when_not_connected(marketer_client, email, klaviyo_settings):
+def panel(client, channel, **headers):
+    """The panel as the Segments tab loads it into its placeholder."""
+    return client.get(reverse("klaviyo:sync-panel", args=[channel.slug]), headers=headers)
+
+
+def test_the_segments_tab_loads_the_panel_by_url(marketer_client, email, htmx_headers):
     html = marketer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    url = reverse("klaviyo:sync-panel", args=[email.slug])
+    assert f'<div id="klaviyo-sync-panel" hx-get="{url}" hx-trigger="load"' in html
+    # Without JavaScript, a plain link to the Klaviyo page.
+    assert f'<a href="{reverse("klaviyo:settings")}">Klaviyo sync history</a>' in html
+    response = panel(marketer_client, email, **htmx_headers)
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith("<link")
+    assert 'id="klaviyo-sync-panel"' in response.content.decode()
+
+
+def test_no_panel_for_a_user_without_run_permissions(db, email):
+    client = Client()
+    client.force_login(make_user("nobody", role="Viewer"))
+    Permission.objects.get(codename="view_syncrun").group_set.clear()
+    html = client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    assert "klaviyo-sync-panel" not in html and "Klaviyo sync history" not in html
+    assert panel(client, email).status_code == 403
+
+
+def test_panel_offers_to_connect_when_not_connected(marketer_client, email, klaviyo_settings):
+    html = panel(marketer_client, email).content.decode()
     assert "Connect Klaviyo" in html and "Sync from Klaviyo</button>" not in html
 
 
 def test_panel_has_no_button_for_viewers(viewer_client, email, connected):
     html = viewer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    assert 'id="klaviyo-sync-panel"' in html
+    html = panel(viewer_client, email).content.decode()
     assert 'id="klaviyo-sync-panel"' in html and "Sync from Klaviyo</button>" not in html
     assert viewer_client.post(reverse("klaviyo:sync-start", args=[email.slug])).status_code == 403
 
@@ -191,7 +220,7 @@ def test_sync_from_the_tab_runs_shows_a_summary_and_reloads_the_table(
 ):
     connected.set("segment", "SEG001", "VIP")
     connected.set("list", "LST001", "Newsletter")
-    html = marketer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    html = panel(marketer_client, email).content.decode()
     assert "Sync from Klaviyo</button>" in html
     response = marketer_client.post(
         reverse("klaviyo:sync-start", args=[email.slug]), headers=htmx_headers
@@ -265,10 +294,12 @@ def test_a_run_whose_worker_died_does_not_block_the_tab(
     start = reverse("klaviyo:sync-start", args=[email.slug])
     marketer_client.post(start, headers=htmx_headers)
     SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=5))
-    html = marketer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    html = panel(marketer_client, email, **htmx_headers).content.decode()
     assert "Sync failed" in html and "Sync from Klaviyo</button>" in html
     assert "stopped reporting progress for 1 minute (its worker probably stopped)" in html
+    assert "4\xa0minutes ago" in html  # when it went silent past the timeout
     assert 'hx-trigger="every 1s"' not in html
+    assert SyncRun.objects.get().status == "queued"  # showing it wrote nothing
     html = marketer_client.post(start, headers=htmx_headers).content.decode()
     assert "already running" not in html
     assert list(SyncRun.objects.order_by("pk").values_list("status", flat=True)) == [
@@ -294,7 +325,11 @@ def test_the_polling_panel_fails_a_run_whose_worker_died(
     assert 'hx-trigger="every 1s"' not in html and "Sync failed" in html
     assert '"segments-changed"' in response.headers["HX-Trigger"]
     run.refresh_from_db()
+    assert run.status == "queued" and run.results.get().in_progress  # the GET wrote nothing
+    call_command("cleanup")
+    run.refresh_from_db()
     assert run.status == "failed" and "stopped reporting progress" in run.error
+    assert run.finished_at == run.heartbeat_at + timedelta(seconds=60)
     assert not run.results.filter(in_progress=True).exists()
 
 
@@ -309,9 +344,13 @@ def test_the_run_page_fails_a_run_whose_worker_died(
     SyncRun.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=2))
     html = viewer_client.get(url, headers=htmx_headers).content.decode()
     assert 'badge-red">Failed' in html and "stopped reporting progress" in html
-    assert SyncRun.objects.get().status == "failed"
+    assert SyncRun.objects.get().status == "queued"  # shown failed, not written
 
-    again = services.sync_run_create(channels=[email])
+    again = services.sync_run_create(channels=[email])  # starting fails the stale one
+    assert SyncRun.objects.get(pk=run.pk).status == "failed"
     SyncRun.objects.filter(pk=again.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=2))
-    viewer_client.get(reverse("klaviyo:settings"))
+    html = viewer_client.get(reverse("klaviyo:settings")).content.decode()
+    assert html.count('badge-red">Failed') == 2
+    assert list(SyncRun.objects.values_list("status", flat=True)) == ["queued", "failed"]
+    call_command("cleanup")
     assert list(SyncRun.objects.values_list("status", flat=True)) == ["failed", "failed"]

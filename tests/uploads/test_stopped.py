@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -134,7 +135,43 @@ def test_the_data_page_shows_a_stopped_upload_failed(viewer_client, email, uploa
     upload = running(email, upload_dir)
     page = viewer_client.get(reverse("uploads:history")).content.decode()
     assert "Failed" in page and "Importing" not in page
-    assert Upload.objects.get(pk=upload.pk).status == "failed"
+    assert Upload.objects.get(pk=upload.pk).status == "importing"  # shown, not written
+    last_heard = upload.updated_at
+    call_command("cleanup")
+    upload.refresh_from_db()
+    assert upload.status == "failed" and upload_path(upload).exists()
+    # Failed as of when it went silent past the timeout, as the page showed it.
+    assert upload.finished_at == last_heard + timedelta(minutes=10)
+
+
+def test_start_again_on_a_stopped_upload_fails_it_first(marketer_client, email, upload_dir):
+    upload = running(email, upload_dir)
+    page = marketer_client.get(reverse("uploads:detail", args=[upload.pk])).content.decode()
+    assert "Start again</button>" in page
+    assert Upload.objects.get(pk=upload.pk).status == "importing"
+    marketer_client.post(reverse("uploads:retry", args=[upload.pk]))
+    upload.refresh_from_db()
+    assert upload.status == "checked" and (upload.created_count, upload.updated_count) == (2, 0)
+
+
+@override_settings(TASKS=DUMMY_TASKS)
+def test_a_new_upload_fails_stopped_ones_but_leaves_the_rest_to_the_cleanup(
+    marketer_client, email, upload_dir
+):
+    stopped = running(email, upload_dir, "checking")
+    left = running(email, upload_dir, "new", silent=timedelta(days=2))
+    marketer_client.post(
+        reverse("uploads:upload"),
+        {
+            "object_type": "segments",
+            "channel": email.slug,
+            "file": SimpleUploadedFile("segments.csv", FILE),
+        },
+    )
+    assert Upload.objects.get(pk=stopped.pk).status == "failed"
+    assert Upload.objects.get(pk=left.pk).status == "new"  # abandoned by the daily cleanup
+    uploads_cleanup()
+    assert Upload.objects.get(pk=left.pk).status == "abandoned"
 
 
 def test_the_upload_pages_recent_list_shows_a_stopped_upload_failed(
