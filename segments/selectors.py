@@ -72,9 +72,11 @@ def segment_search(
     if uses_fts(result.db, query):
         # The index already limits matches to the channel: counting from it alone is several
         # times faster than letting SQLite walk the channel's (channel, name) index.
-        result._count_queryset = Segment.objects.filter(
-            pk__in=fts_matches(channel.pk, query), **status_filter
-        )
+        matches = Segment.objects.filter(pk__in=fts_matches(channel.pk, query), **status_filter)
+        result._count_queryset = matches
+        # The index's matches are already the channel's: without the channel filter SQLite
+        # reads the matched rows and sorts them, instead of walking the channel in name order.
+        result._few_matches_queryset = matches.order_by(*result.query.order_by)
     return result
 
 
