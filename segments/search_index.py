@@ -26,19 +26,41 @@ class SearchText(Expression):
         return f"{compiler.quote_name(alias)}.search_text", []
 
 
+# Up to this many matches, a page is read from the index's matches and sorted; beyond it,
+# walking the channel's (channel, name) index finds a page of matches sooner.
+FEW_MATCHES = 1000
+
+
 class SegmentSearchQuerySet(QuerySet):
     """A search result whose count() may use a cheaper query than its rows.
 
     The count set by the search is used only on this very queryset: any further filter, order
-    or slice makes a clone, which counts the ordinary way.
+    or slice makes a clone, which counts the ordinary way. Once that count is known and small,
+    a slice (a page) is read through `_few_matches_queryset`: the same rows in the same order,
+    looked up from the index's matches instead of walking the whole channel in name order
+    (which, with few matches, reads every segment of the channel to fill one page).
     """
 
     _count_queryset: QuerySet | None = None
+    _few_matches_queryset: QuerySet | None = None
+    _known_count: int | None = None
 
     def count(self) -> int:
         if self._count_queryset is not None and self._result_cache is None:
-            return self._count_queryset.count()
+            self._known_count = self._count_queryset.count()
+            return self._known_count
         return super().count()
+
+    def __getitem__(self, k):
+        few = self._few_matches_queryset
+        if (
+            few is not None
+            and self._result_cache is None
+            and self._known_count is not None
+            and self._known_count <= FEW_MATCHES
+        ):
+            return few[k]
+        return super().__getitem__(k)
 
 
 def uses_fts(alias: str, query: str) -> bool:

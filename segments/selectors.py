@@ -1,8 +1,8 @@
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, IntegerField, QuerySet, Value, When
+from django.db import connections, router
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from channels_app.models import Channel
 from segments.models import Segment
@@ -72,9 +72,11 @@ def segment_search(
     if uses_fts(result.db, query):
         # The index already limits matches to the channel: counting from it alone is several
         # times faster than letting SQLite walk the channel's (channel, name) index.
-        result._count_queryset = Segment.objects.filter(
-            pk__in=fts_matches(channel.pk, query), **status_filter
-        )
+        matches = Segment.objects.filter(pk__in=fts_matches(channel.pk, query), **status_filter)
+        result._count_queryset = matches
+        # The index's matches are already the channel's: without the channel filter SQLite
+        # reads the matched rows and sorts them, instead of walking the channel in name order.
+        result._few_matches_queryset = matches.order_by(*result.query.order_by)
     return result
 
 
@@ -126,31 +128,51 @@ def segment_usage(*, segment: Segment) -> SegmentUsage:
     )
 
 
+# The reverse many-to-many relations that make a segment "used", and what each counts.
+_USAGE_RELATIONS = [
+    ("included_in_audiences", "audience"),
+    ("excluded_from_audiences", "audience"),
+    ("included_in_campaigns", "campaign"),
+    ("excluded_from_campaigns", "campaign"),
+]
+
+
+def _usage_sql(connection, n_ids: int) -> str:
+    """One UNION over the relations' link tables; UNION (not ALL) drops the duplicate pairs of
+    an include-and-exclude, so an audience (or campaign) counts once."""
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * n_ids)
+    parts = []
+    for relation, kind in _USAGE_RELATIONS:
+        field = Segment._meta.get_field(relation).field  # the ManyToManyField on the owner
+        segment_id, owner_id = quote(field.m2m_reverse_name()), quote(field.m2m_column_name())
+        table = quote(field.m2m_db_table())
+        # Names come from the models' metadata and the ids are parameters.
+        select = f"SELECT {segment_id} AS segment_id, {owner_id} AS owner_id, '{kind}' AS kind"
+        parts.append(f"{select} FROM {table} WHERE {segment_id} IN ({placeholders})")
+    used = " UNION ".join(parts)
+    return f"SELECT segment_id, kind, COUNT(*) FROM ({used}) AS used GROUP BY segment_id, kind"  # noqa: S608
+
+
 def segment_usage_counts(segments: Iterable[Segment]) -> list[Segment]:
     """Set `audience_count` and `campaign_count` on each segment; one query for any number.
 
-    An audience (or campaign) that both includes and excludes a segment counts once.
+    An audience (or campaign) that both includes and excludes a segment counts once. The
+    counts come through Segment's reverse relations, so segments never imports the apps that
+    use it; the SQL is written out because the ORM's four-part UNION costs more to build than
+    to run for a page of rows.
     """
-    from audiences.models import Audience
-    from campaigns.models import Campaign
-
     segments = list(segments)
     ids = [s.pk for s in segments]
-    counts: dict[str, Counter] = {"audience": Counter(), "campaign": Counter()}
+    counts: dict[tuple[int, str], int] = {}
     if ids:
-        parts = [
-            through.objects.filter(segment_id__in=ids).values_list(
-                "segment_id", f"{kind}_id", Value(kind, output_field=CharField())
-            )
-            for kind, model in (("audience", Audience), ("campaign", Campaign))
-            for through in (model.inclusion_segments.through, model.exclusion_segments.through)
-        ]
-        # UNION (not ALL) drops the duplicate pairs of an include-and-exclude.
-        for segment_id, _owner, kind in parts[0].union(*parts[1:]):
-            counts[kind][segment_id] += 1
+        connection = connections[router.db_for_read(Segment)]
+        with connection.cursor() as cursor:
+            cursor.execute(_usage_sql(connection, len(ids)), ids * len(_USAGE_RELATIONS))
+            counts = {(segment_id, kind): n for segment_id, kind, n in cursor.fetchall()}
     for segment in segments:
-        segment.audience_count = counts["audience"][segment.pk]
-        segment.campaign_count = counts["campaign"][segment.pk]
+        segment.audience_count = counts.get((segment.pk, "audience"), 0)
+        segment.campaign_count = counts.get((segment.pk, "campaign"), 0)
     return segments
 
 

@@ -91,19 +91,6 @@ def _permissions(request: HttpRequest) -> dict[str, bool]:
     }
 
 
-def _with_row_urls(segments: list[Segment], channel: Channel) -> list[Segment]:
-    """Give each row its URL prefix and id as text.
-
-    Fifty rows with five links each through reverse() and number formatting cost more than the
-    search itself; the URL patterns below segments:list are plain "<pk>/..." suffixes.
-    """
-    base = _list_url(channel)
-    for segment in segments:
-        segment.pk_s = str(segment.pk)
-        segment.url = f"{base}{segment.pk}/"
-    return segments
-
-
 def _gone(request: HttpRequest, channel: Channel) -> HttpResponse:
     messages.error(request, str(SegmentGone()))
     if request.htmx:
@@ -122,10 +109,11 @@ def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
         raise Http404("No such channel.")
     state = _search_state(request.GET)
     page_obj = paginate(segment_search(channel=channel, **state), request.GET.get("page"))
-    page_obj.object_list = _with_row_urls(segment_usage_counts(page_obj.object_list), channel)
+    page_obj.object_list = segment_usage_counts(page_obj.object_list)
     perms = _permissions(request)
     context = {
         "channel": channel,
+        "segments_url": _list_url(channel),
         "page_obj": page_obj,
         "segments": page_obj.object_list,
         "q": state["query"],
@@ -229,8 +217,8 @@ def segment_set_active_view(request: HttpRequest, channel_slug: str, pk: int) ->
     state = "active" if is_active else "inactive"
     messages.success(request, f"“{segment.name}” is now {state}.")
     if request.htmx:
-        segment = _with_row_urls(segment_usage_counts([segment]), channel)[0]
-        context = {"channel": channel, "segment": segment}
+        segment = segment_usage_counts([segment])[0]
+        context = {"channel": channel, "segments_url": _list_url(channel), "segment": segment}
         context.update(_permissions(request))
         return render(request, "segments/list.html#segment-row", context)
     return redirect(_back(request, channel))

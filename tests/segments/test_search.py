@@ -79,3 +79,23 @@ def test_the_search_can_be_used_as_a_subquery(email, sms):
     make_segment(sms, name="Nested buyers")
     inner = segment_search(channel=email, query="nested").values("pk")
     assert [s.channel for s in Segment.objects.filter(pk__in=inner)] == [email]
+
+
+@pytest.mark.parametrize("few_matches", [0, 1000])
+def test_a_page_is_the_same_whichever_way_the_matches_are_read(
+    email, sms, few_matches, monkeypatch
+):
+    # A page is read from the index's matches when they are few, else in name order: the
+    # same rows in the same order, exact Segment ID first, within the channel and status.
+    monkeypatch.setattr("segments.search_index.FEW_MATCHES", few_matches)
+    for i in (3, 1, 2):
+        make_segment(email, name=f"Shared {i}", external_id=f"S{i}")
+    make_segment(email, name="Shared 4", external_id="S", is_active=False)
+    make_segment(email, name="A shared exact", external_id="shared")
+    make_segment(sms, name="Shared elsewhere")
+    results = segment_search(channel=email, query="shared", order="-name")
+    assert results.count() == 5
+    assert [s.name for s in results[0:3]] == ["A shared exact", "Shared 4", "Shared 3"]
+    active = segment_search(channel=email, query="shared", status="active")
+    assert active.count() == 4
+    assert [s.name for s in active[0:50]] == ["A shared exact", "Shared 1", "Shared 2", "Shared 3"]
