@@ -1,7 +1,40 @@
-import pytest
-from django.test import Client
+import time
 
+import pytest
+from django.test import Client, override_settings
+
+from integrations.klaviyo import client as klaviyo_client
 from tests.factories import ensure_default_channels, make_marketer, make_viewer
+
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """MD5 for every password a test sets or checks: PBKDF2 costs over half a second a user.
+    Production keeps Django's default hashers; nothing here is ever a real password."""
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
+class Waits(list):
+    """The waits, in seconds, a Klaviyo client asked for; none of them is slept."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+    def clock(self) -> float:
+        """The time as it would be had every wait been slept (a fake Klaviyo's rate limit)."""
+        return time.monotonic() + sum(self)
+
+
+@pytest.fixture(autouse=True)
+def klaviyo_waits(monkeypatch) -> Waits:
+    """Every Klaviyo client a test builds, directly or through a service, view or task, records
+    its retry and slow-down waits here instead of sleeping."""
+    waits = Waits()
+    monkeypatch.setattr(klaviyo_client, "default_sleep", waits)
+    return waits
 
 
 @pytest.fixture

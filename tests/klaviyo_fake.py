@@ -30,6 +30,7 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -98,8 +99,12 @@ class FakeKlaviyo:
         scopes: set[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.api_key = api_key
+        # The rate-limit window's clock: a test whose client only records its waits passes a
+        # clock that moves by those waits.
+        self.clock = clock
         self.scopes = set(scopes if scopes is not None else SCOPES.values())
         self.objects: dict[str, dict[str, str | None]] = {
             "segment": {object_id("segment", i): f"Segment {i}" for i in range(segments)},
@@ -124,7 +129,11 @@ class FakeKlaviyo:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeKlaviyo:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # stop() waits for the serving loop to look up: a short poll keeps every test that
+        # stops a fake from waiting up to half a second (the default) for nothing.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -154,7 +163,7 @@ class FakeKlaviyo:
     def rate_limit(self, *, limit: int, window: float = 1.0) -> None:
         with self._lock:
             self._rate = (limit, window)
-            self._window_start, self._window_count = time.monotonic(), 0
+            self._window_start, self._window_count = self.clock(), 0
 
     def set(self, kind: str, object_id: str, name: str | None) -> None:
         """Add or rename a segment or list."""
@@ -191,7 +200,7 @@ class FakeKlaviyo:
                     "RateLimit-Reset": "60",
                 }, None
             limit, window = self._rate
-            now = time.monotonic()
+            now = self.clock()
             if now - self._window_start >= window:
                 self._window_start, self._window_count = now, 0
             reset = max(0.0, window - (now - self._window_start))

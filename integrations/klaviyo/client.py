@@ -36,6 +36,9 @@ KINDS = {
     "list": ("/api/lists", "list", "name", "lists:read"),
 }
 _EXPECTED_AVAILABLE = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+# How a client waits (retries, slow-downs) unless it is given `sleep`. The services build their
+# own clients: the tests point this at a recorder, so that no test waits for real.
+default_sleep: Callable[[float], None] = time.sleep
 
 
 class KlaviyoError(Exception):
@@ -144,14 +147,14 @@ class KlaviyoClient:
         timeout: tuple[float, float] | None = None,
         wait_budget: float = DEFAULT_WAIT_BUDGET,
         max_pages: int = MAX_PAGES,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ):
         self.base_url = (base_url or settings.KLAVIYO_API_URL).rstrip("/")
         self.timeout = tuple(timeout or settings.KLAVIYO_TIMEOUT)
         self.wait_budget = wait_budget
         self.waited = 0.0
         self.max_pages = max_pages
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else default_sleep
         self._origin = urlsplit(self.base_url)[:2]
         self.session = requests.Session()
         self.session.headers.update(

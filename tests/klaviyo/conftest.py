@@ -8,9 +8,10 @@ SENTINEL_KEY = "pk_SENTINEL_never_show_me_7f3a9b2c4d"
 
 
 @pytest.fixture
-def fake():
-    """A running fake Klaviyo (empty; tests add data) with the app pointed at it."""
-    with FakeKlaviyo(api_key=SENTINEL_KEY) as server:
+def fake(klaviyo_waits):
+    """A running fake Klaviyo (empty; tests add data) with the app pointed at it. Its rate-limit
+    window moves with the waits the clients record, as if they had slept."""
+    with FakeKlaviyo(api_key=SENTINEL_KEY, clock=klaviyo_waits.clock) as server:
         yield server
 
 

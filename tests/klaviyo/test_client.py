@@ -1,6 +1,7 @@
-"""The HTTP client against the real fake server: pagination, headers, retries, error types."""
+"""The HTTP client against the real fake server: pagination, headers, retries, error types.
 
-import time
+The client's waits are recorded, never slept (the `klaviyo_waits` fixture in tests/conftest.py).
+"""
 
 import pytest
 
@@ -80,21 +81,20 @@ def test_page_size_above_ten_is_a_clear_400(fake):
     assert fake.data_requests == 1  # a 400 is not retried
 
 
-def test_429_with_retry_after_is_retried_after_waiting(fake):
+def test_429_with_retry_after_is_retried_after_waiting(fake, klaviyo_waits):
     fake.set("segment", "S00001", "VIP")
     fake.fault("429", times=1, retry_after=1)
-    start = time.monotonic()
     assert [o.name for o in fetch(fake)] == ["VIP"]
-    assert time.monotonic() - start >= 1.0
+    # The second it was told, and a little slack (retrying too early always fails).
+    assert len(klaviyo_waits) == 1 and 1.0 <= klaviyo_waits[0] <= 1.1
     assert fake.data_requests == 2
 
 
-def test_429_without_retry_after_reads_the_expected_available_detail(fake):
+def test_429_without_retry_after_reads_the_expected_available_detail(fake, klaviyo_waits):
     fake.set("segment", "S00001", "VIP")
     fake.fault("429_no_retry_after", times=1, retry_after=1)
-    start = time.monotonic()
     assert len(fetch(fake)) == 1
-    assert time.monotonic() - start >= 1.0
+    assert len(klaviyo_waits) == 1 and 1.0 <= klaviyo_waits[0] <= 1.1
 
 
 def test_429_with_no_hint_backs_off_with_jitter():
@@ -177,18 +177,13 @@ def test_a_next_link_to_another_host_is_never_followed(fake):
         fetch(fake)
 
 
-def test_the_ratelimit_headers_slow_the_client_down_before_klaviyo_throttles():
-    waits = []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        time.sleep(seconds)
-
-    with FakeKlaviyo(api_key=SENTINEL_KEY, segments=60) as fake:
+def test_the_ratelimit_headers_slow_the_client_down_before_klaviyo_throttles(klaviyo_waits):
+    # The fake's window moves with the recorded waits, as if the client had slept them.
+    with FakeKlaviyo(api_key=SENTINEL_KEY, segments=60, clock=klaviyo_waits.clock) as fake:
         fake.rate_limit(limit=3, window=0.5)
-        assert len(fetch(fake, sleep=sleep)) == 60
+        assert len(fetch(fake)) == 60
         throttled = [r for r in fake.requests if r["path"] == "/api/segments"]
-    assert waits, "the client never slowed down"
+    assert klaviyo_waits, "the client never slowed down"
     # It paused on RateLimit-Remaining instead of running into many 429s.
     assert len(throttled) <= 6 + 2
 

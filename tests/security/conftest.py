@@ -7,6 +7,8 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -152,3 +154,33 @@ def build_world(*, text: str = "") -> World:
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One world for a module whose tests only read it or roll their requests back: built once,
+    in a transaction rolled back when the module ends (each test runs in a savepoint inside
+    it), with the files it wrote kept aside so every test starts from the same folder."""
+    uploads = tmp_path_factory.mktemp("uploads")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(UPLOAD_DIR=uploads),
+        transaction.atomic(),
+    ):
+        world = build_world()
+        files = {path: path.read_bytes() for path in uploads.rglob("*") if path.is_file()}
+        yield world, uploads, files
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def shared_world(module_world, db, settings) -> World:
+    """The module's world (see module_world), its upload folder exactly as build_world left it."""
+    world, uploads, files = module_world
+    for path in [p for p in uploads.rglob("*") if p.is_file() and p not in files]:
+        path.unlink()
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    settings.UPLOAD_DIR = uploads
+    return world

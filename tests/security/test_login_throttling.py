@@ -22,9 +22,7 @@ ADMIN_LOGIN = reverse("admin:login")
 
 
 @pytest.fixture(autouse=True)
-def fast_hashing_and_known_limits(settings):
-    # Every attempt checks a password: a fast hasher keeps the module quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def known_limits(settings):
     settings.AXES_FAILURE_LIMIT = 5
     settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
 

@@ -3,7 +3,8 @@
 The routes come from the URLconf (like tests/core/test_access.py), so a new view is swept
 automatically, and a route missing from EXPECTED fails loudly: whoever adds a view declares
 who may use it. Each request runs in a savepoint that is rolled back, so a Marketer's delete
-does not take the object away from the next request.
+does not take the object away from the next request; so the world is built once for the
+module (tests/security/conftest.py, shared_world).
 """
 
 import re
@@ -271,7 +272,8 @@ def test_the_table_has_no_stale_lines():
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r or "/" for r in ROUTES])
-def test_permission_matrix(world, route):
+def test_permission_matrix(shared_world, route):
+    world = shared_world
     try:
         expected = expected_for(route)
     except LookupError:
