@@ -209,19 +209,20 @@ def sync_run_create(
     return run
 
 
-def sync_start(*, channel: Channel, user: AbstractBaseUser) -> SyncRun:
-    """From a channel's Segments tab: turn its switch on, queue a run, enqueue the task."""
-    from integrations.klaviyo.tasks import sync_klaviyo_task
+def sync_run_prepare(*, channel: Channel, user: AbstractBaseUser) -> SyncRun:
+    """From a channel's Segments tab: turn its switch on and create the run to be queued.
 
-    klaviyo_api_key()  # raises NotConnected before anything is queued
+    Raises NotConnected (before anything is created) and SyncAlreadyRunning.
+    """
+    klaviyo_api_key()
     channel_sync_set(channel=channel, enabled=True)
-    run = sync_run_create(channels=[channel], user=user)
-    try:
-        sync_klaviyo_task.enqueue(run.pk)
-    except Exception:
-        logger.exception("Could not queue Klaviyo sync run %s", run.pk)
-        _finish(run.pk, error="The sync could not be queued; try again.")
-        run.refresh_from_db()
+    return sync_run_create(channels=[channel], user=user)
+
+
+def sync_run_not_queued(*, run: SyncRun) -> SyncRun:
+    """The run's task could not be queued: fail the run so its channel is free again."""
+    _finish(run.pk, error="The sync could not be queued; try again.")
+    run.refresh_from_db()
     return run
 
 

@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
 from channels_app.models import Channel
-from integrations.klaviyo import crypto, selectors, services
+from integrations.klaviyo import background, crypto, selectors, services
 from integrations.klaviyo.forms import ApiKeyForm, ChannelSyncForm
 
 VIEW_RUNS = "klaviyo.view_syncrun"
@@ -155,7 +155,7 @@ def sync_start(request: HttpRequest, channel_slug: str) -> HttpResponse:
     channel = get_object_or_404(Channel, slug=channel_slug)
     notice, notice_run, run_id = "", None, None
     try:
-        run = services.sync_start(channel=channel, user=request.user)
+        run = background.sync_start(channel=channel, user=request.user)
         run_id = run.pk
     except services.NotConnected as error:
         notice = str(error)

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from integrations.uploads.files import csv_file_for, progress_path
 from integrations.uploads.models import Upload, UploadError
 from integrations.uploads.reading import FileProblem, Row
 
@@ -22,8 +23,6 @@ def upload_get(pk: int) -> Upload:
 def upload_last_heard(upload: Upload) -> datetime:
     """When a running upload last showed signs of life: its own last change, or the progress
     file its worker rewrites after every batch (the import's transaction hides the rest)."""
-    from integrations.uploads.services import progress_path
-
     try:
         mtime = progress_path(upload).stat().st_mtime
     except OSError:
@@ -85,8 +84,6 @@ def upload_errors(upload: Upload) -> QuerySet[UploadError]:
 
 def upload_progress(upload: Upload) -> int:
     """Rows done so far by the running dry run or import."""
-    from integrations.uploads.services import progress_path
-
     try:
         return int(progress_path(upload).read_text() or 0)
     except (OSError, ValueError):
@@ -95,8 +92,6 @@ def upload_progress(upload: Upload) -> int:
 
 def upload_sample(upload: Upload, *, size: int = 10) -> list[Row]:
     """The first rows of the file as read with the upload's encoding and delimiter."""
-    from integrations.uploads.services import csv_file_for
-
     if not upload.stored_name or upload.error_message:
         return []
     rows = []

@@ -17,6 +17,7 @@ from django.utils import timezone
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
 from integrations.uploads import selectors
+from integrations.uploads.files import csv_file_for, progress_path, upload_dir, upload_path
 from integrations.uploads.importers import IMPORTERS, SEGMENT, ImportResult, MappingProblem
 from integrations.uploads.models import Upload, UploadError
 from integrations.uploads.reading import CsvFile, FileProblem, check_encoding, detect
@@ -29,31 +30,6 @@ ERROR_BATCH = 2000
 
 class UploadConflict(Exception):
     """The upload is not in a state that allows this (double click, another tab)."""
-
-
-def upload_dir() -> Path:
-    path = Path(settings.UPLOAD_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def upload_path(upload: Upload) -> Path:
-    return upload_dir() / upload.stored_name
-
-
-def progress_path(upload: Upload) -> Path:
-    # Progress lives beside the file, not in the database: the import holds one transaction
-    # (all-or-nothing), so rows written to the database would stay invisible until the end.
-    return upload_dir() / f"upload-{upload.pk}.progress"
-
-
-def csv_file_for(upload: Upload) -> CsvFile:
-    return CsvFile(
-        upload_path(upload),
-        encoding=upload.encoding,
-        delimiter=upload.delimiter,
-        max_rows=settings.UPLOAD_MAX_ROWS,
-    )
 
 
 def segments_import(
@@ -143,40 +119,32 @@ def upload_read(*, upload: Upload, encoding: str | None = None, delimiter: str |
     return upload
 
 
-def upload_set_mapping(*, upload: Upload, mapping: dict) -> Upload:
-    """Save the mapping (MappingProblem if it cannot be used) and start the dry run."""
+def upload_mapping_save(*, upload: Upload, mapping: dict) -> Upload:
+    """Save the mapping (MappingProblem if it cannot be used); the dry run starts next."""
     _require(upload, Upload.Status.NEW, "This upload can no longer be changed.")
     if upload.error_message or not upload.headers:
         raise UploadConflict("Fix the file first: it could not be read.")
     IMPORTERS[upload.object_type].resolve(mapping, upload.headers)
     upload.mapping = mapping
     upload.save(update_fields=["mapping", "updated_at"])
-    return upload_check_start(upload=upload)
-
-
-def upload_check_start(*, upload: Upload) -> Upload:
-    """Queue the dry run (preview)."""
-    from integrations.uploads.tasks import upload_run_task
-
-    _transition(upload, [Upload.Status.NEW, Upload.Status.CHECKED], Upload.Status.CHECKING)
-    _reset_counts(upload)
-    upload_run_task.enqueue(upload.pk, True)
-    upload.refresh_from_db()
     return upload
 
 
-def upload_import_start(*, upload: Upload, skip_invalid: bool) -> Upload:
-    """Queue the import (after a dry run). A second click finds it already queued."""
-    from integrations.uploads.tasks import upload_run_task
+def upload_check_prepare(*, upload: Upload) -> Upload:
+    """Mark the upload as being checked (the dry run), its counts reset, before it is queued."""
+    _transition(upload, [Upload.Status.NEW, Upload.Status.CHECKED], Upload.Status.CHECKING)
+    _reset_counts(upload)
+    return upload
 
+
+def upload_import_prepare(*, upload: Upload, skip_invalid: bool) -> Upload:
+    """Mark a checked upload queued for import. A second click gets UploadConflict."""
     updated = Upload.objects.filter(pk=upload.pk, status=Upload.Status.CHECKED).update(
         status=Upload.Status.QUEUED, skip_invalid=skip_invalid, updated_at=timezone.now()
     )
     if not updated:
         upload.refresh_from_db()
         raise UploadConflict(_conflict_message(upload))
-    upload_run_task.enqueue(upload.pk, False)
-    upload.refresh_from_db()
     return upload
 
 
@@ -288,12 +256,9 @@ def _store_errors(upload: Upload, result: ImportResult) -> None:
     UploadError.objects.bulk_create(batch)
 
 
-def upload_retry(*, upload: Upload) -> Upload:
-    """Start a failed upload again with the same file and mapping. It begins with the dry run,
-    as the channel may have changed since; the user then imports as usual. Only a failed upload
-    whose file was kept (its worker stopped) can be started again."""
-    from integrations.uploads.tasks import upload_run_task
-
+def upload_retry_prepare(*, upload: Upload) -> Upload:
+    """Make a failed upload whose file was kept (its worker stopped) ready to be checked again
+    with the same file and mapping. UploadConflict when it cannot be started again."""
     if selectors.upload_is_stale(upload):
         # Shown failed by the page: made true here, then started again like any failure.
         uploads_fail_stale()
@@ -321,8 +286,6 @@ def upload_retry(*, upload: Upload) -> Upload:
     if not updated:
         upload.refresh_from_db()
         raise UploadConflict(_conflict_message(upload))
-    upload_run_task.enqueue(upload.pk, True)
-    upload.refresh_from_db()
     return upload
 
 

@@ -17,7 +17,7 @@ from access_audience.submissions import (
     submission_record,
 )
 from channels_app.models import Channel
-from integrations.uploads import selectors, services
+from integrations.uploads import background, selectors, services
 from integrations.uploads.forms import ChooseForm, MappingForm, ReadForm
 from integrations.uploads.importers import IMPORTERS, preview_rows
 from integrations.uploads.models import Upload
@@ -151,7 +151,7 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
         form = MappingForm(request.POST, **kwargs)
         if form.is_valid():
             try:
-                upload = services.upload_set_mapping(upload=upload, mapping=form.mapping())
+                upload = background.upload_set_mapping(upload=upload, mapping=form.mapping())
             except services.UploadConflict as exc:
                 messages.error(request, str(exc))
             return redirect("uploads:detail", pk=upload.pk)
@@ -203,7 +203,7 @@ def start_import(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 5: Upload and Import."""
     upload = _upload_or_404(pk)
     try:
-        services.upload_import_start(
+        background.upload_import_start(
             upload=upload, skip_invalid=request.POST.get("skip_invalid") == "on"
         )
     except services.UploadConflict as exc:
@@ -218,7 +218,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
     import as usual. A second click finds it already being checked."""
     upload = _upload_or_404(pk)
     try:
-        services.upload_retry(upload=upload)
+        background.upload_retry(upload=upload)
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
     return redirect("uploads:detail", pk=upload.pk)

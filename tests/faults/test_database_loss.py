@@ -14,6 +14,7 @@ from django.urls import reverse
 from audiences.models import Audience
 from integrations.klaviyo import services as klaviyo_services
 from integrations.klaviyo.models import SyncRun, SyncRunChannel
+from integrations.uploads import background as upload_background
 from integrations.uploads import services as upload_services
 from integrations.uploads.models import Upload
 from segments.models import Segment
@@ -135,7 +136,7 @@ def test_an_import_that_loses_the_database_fails_cleanly_and_can_run_again(
         },
     )
     upload = Upload.objects.get()
-    upload_services.upload_set_mapping(
+    upload_background.upload_set_mapping(
         upload=upload,
         mapping={"name": {"column": "Name"}, "external_id": {"column": "Segment ID"}},
     )  # the dry run (tests run tasks at once)
@@ -144,7 +145,7 @@ def test_an_import_that_loses_the_database_fails_cleanly_and_can_run_again(
 
     # The second batch's Segment ID lookup: the first batch is already written by then.
     with connection_lost_before("FROM unnest(", occurrence=2):
-        upload_services.upload_import_start(upload=upload, skip_invalid=False)
+        upload_background.upload_import_start(upload=upload, skip_invalid=False)
     upload.refresh_from_db()
     assert upload.status == Upload.Status.FAILED
     assert upload.error_message == (
@@ -163,7 +164,7 @@ def test_an_import_that_loses_the_database_fails_cleanly_and_can_run_again(
     assert response.status_code == 302
     upload.refresh_from_db()
     assert upload.status == Upload.Status.CHECKED and upload.created_count == 5000
-    upload_services.upload_import_start(upload=upload, skip_invalid=False)
+    upload_background.upload_import_start(upload=upload, skip_invalid=False)
     upload.refresh_from_db()
     assert upload.status == Upload.Status.DONE and upload.created_count == 5000
     assert Segment.objects.filter(channel=email).count() == 5001

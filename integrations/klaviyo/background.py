@@ -1,0 +1,27 @@
+"""Starting a Klaviyo sync in the background: the services create the run, then its task is
+enqueued. It sits above tasks.py, which calls the services, so the two never import each other."""
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from channels_app.models import Channel
+from integrations.klaviyo import services
+from integrations.klaviyo.models import SyncRun
+from integrations.klaviyo.tasks import sync_klaviyo_task
+
+logger = logging.getLogger(__name__)
+
+
+def sync_start(*, channel: Channel, user: AbstractBaseUser) -> SyncRun:
+    """Turn the channel's switch on, queue a run and enqueue its task.
+
+    Raises NotConnected and SyncAlreadyRunning; a task that cannot be queued fails the run.
+    """
+    run = services.sync_run_prepare(channel=channel, user=user)
+    try:
+        sync_klaviyo_task.enqueue(run.pk)
+    except Exception:
+        logger.exception("Could not queue Klaviyo sync run %s", run.pk)
+        return services.sync_run_not_queued(run=run)
+    return run
