@@ -14,7 +14,7 @@ PORT ?= 8000
 help:
 	@echo "make run    set up, migrate, and start the app and its worker on http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite (REQUIRE_BROWSER=1: no skipping browser tests)"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check, format check and the import layers (import-linter)"
 	@echo "make format apply ruff's fixes and formatting"
 	@echo "make bench  run the benchmarks in bench/ (prints ratios against baselines)"
 
@@ -61,6 +61,7 @@ test-browser: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
