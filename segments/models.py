@@ -59,6 +59,5 @@ class Segment(models.Model):
 
     @property
     def safe_link(self) -> str:
-        """The link when it is http(s); rows written in bulk by imports are checked again here."""
-        link = self.link.strip()
-        return link if link.lower().startswith(("http://", "https://")) else ""
+        """The link; every write path (forms, services, segments.bulk) accepts only http(s)."""
+        return self.link
