@@ -619,7 +619,8 @@ class _Upsert:
         # keep_inactive is re-checked in the UPDATE: a user may have made one inactive meanwhile.
         recheck = " AND is_active" if self.keep_inactive else ""
         pg_recheck = " AND s.is_active" if self.keep_inactive else ""
-        with connection.cursor() as cursor:
+        # Raw COPY bypasses Django's cursor: its errors are turned into Django's (IntegrityError).
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             if creates:
                 columns = ", ".join(_INSERT_COLUMNS)
                 if self.postgres:
