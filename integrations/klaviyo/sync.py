@@ -58,27 +58,25 @@ def sync_counts(result: BulkResult) -> dict[str, int]:
     }
 
 
-def klaviyo_link(obj: KlaviyoObject) -> str:
-    template = (
-        settings.KLAVIYO_LIST_URL_TEMPLATE
-        if obj.kind == Segment.Kind.LIST
-        else settings.KLAVIYO_SEGMENT_URL_TEMPLATE
-    )
-    return template.format(id=quote(obj.id, safe=""))
-
-
 def unique_objects(objects: Iterable[KlaviyoObject]) -> dict[str, KlaviyoObject]:
     """One object per Klaviyo id (an id repeated across pages counts once; the last wins)."""
     return {obj.id: obj for obj in objects}
 
 
 def _rows(objects: dict[str, KlaviyoObject]) -> Iterator[SegmentRow]:
+    # The link templates read once: settings lookups cost more than the rest of a row.
+    templates = {
+        Segment.Kind.LIST: settings.KLAVIYO_LIST_URL_TEMPLATE,
+        Segment.Kind.SEGMENT: settings.KLAVIYO_SEGMENT_URL_TEMPLATE,
+    }
+    segment_template = templates[Segment.Kind.SEGMENT]
     for obj in objects.values():
+        template = templates.get(obj.kind, segment_template)
         yield SegmentRow(
             # Klaviyo allows longer names than a segment has; a blank one shows the id.
             name=(obj.name.strip() or obj.id)[:NAME_MAX],
             external_id=obj.id,
-            link=klaviyo_link(obj),
+            link=template.format(id=quote(obj.id, safe="")),
             kind=obj.kind,
         )
 
