@@ -297,6 +297,11 @@ def run() -> None:
         raw_create, raw_update = raw_sqlite(first, second)
     raw_create_rps, raw_update_rps = ROWS / raw_create, ROWS / raw_update
 
+    from segments.models import Segment
+
+    # A PostgreSQL bench database persists between runs: start from nothing of ours.
+    Segment.objects.filter(channel__slug__in=["bench-ours", "bench-ie"]).delete()
+    Channel.objects.filter(slug__in=["bench-ours", "bench-ie"]).delete()
     ours_channel = Channel.objects.create(slug="bench-ours", name="Ours")
     ie_channel = Channel.objects.create(slug="bench-ie", name="import-export")
 
