@@ -12,8 +12,8 @@ remembered across batches (keys seen, the channel's segments without an ID) move
 SQLite file once it grows. Writes are the fastest each database offers: PostgreSQL COPY for new
 rows and COPY into a temporary table plus one UPDATE … FROM for changed ones; SQLite executemany
 in the caller's one transaction. The search index (migration 0002) stays in step: PostgreSQL
-computes its generated column; on SQLite new rows are indexed with one INSERT … SELECT instead of
-a trigger call per row.
+computes its generated column; on SQLite a batch's new rows are indexed with one INSERT … SELECT
+instead of a trigger call per row.
 """
 
 from __future__ import annotations
@@ -420,7 +420,7 @@ class _Upsert:
         if self.mark_missing:
             self._mark_missing()
         if self.fts_trigger:
-            self._index_new_rows()
+            self._restore_fts_trigger()
 
     def _batch(self, batch: list[SegmentRow]) -> None:
         result = self.result
@@ -634,6 +634,8 @@ class _Upsert:
                         f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
                         creates,
                     )
+                    if self.fts_trigger:
+                        self._index_new_rows(cursor)
             if not updates:
                 return
             if self.postgres:
@@ -662,8 +664,8 @@ class _Upsert:
                 )
 
     def _drop_fts_trigger(self, cursor) -> None:
-        """SQLite: index this run's new rows in one statement at the end instead of one
-        trigger call per row (four times faster). The trigger is dropped inside this
+        """SQLite: index each batch's new rows in one statement instead of one trigger
+        call per row (four times faster). The trigger is dropped inside this
         transaction, so no one else ever sees it missing and a rollback restores it."""
         if self.fts_trigger is not None or self.first_new_id:
             return
@@ -678,15 +680,20 @@ class _Upsert:
             self.fts_trigger = found[0]
             cursor.execute(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
 
-    def _index_new_rows(self) -> None:
-        # The same values as the trigger of migration 0002 would have indexed.
+    def _index_new_rows(self, cursor) -> None:
+        """Index the rows inserted since the last call, as the trigger of migration 0002 would
+        have (a batch at a time, so the index's pending data stays small)."""
+        cursor.execute(
+            "INSERT INTO segments_segment_fts(rowid, name, external_id, channel)"  # noqa: S608
+            " SELECT id, name, external_id, '§' || channel_id || '§'"
+            f" FROM {QUOTED_TABLE} WHERE id >= %s",
+            [self.first_new_id],
+        )
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {QUOTED_TABLE}")  # noqa: S608
+        self.first_new_id = cursor.fetchone()[0] + 1
+
+    def _restore_fts_trigger(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO segments_segment_fts(rowid, name, external_id, channel)"  # noqa: S608
-                " SELECT id, name, external_id, '§' || channel_id || '§'"
-                f" FROM {QUOTED_TABLE} WHERE id >= %s",
-                [self.first_new_id],
-            )
             cursor.execute(self.fts_trigger)
         self.fts_trigger = None
 
