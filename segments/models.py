@@ -59,6 +59,7 @@ class Segment(models.Model):
 
     @property
     def safe_link(self) -> str:
-        """The link when it is http(s); rows written in bulk by imports are checked again here."""
+        """The link when it is http(s). Every write path (forms, services, segments.bulk) accepts
+        only those; this last check covers rows written around them (a shell, older data)."""
         link = self.link.strip()
         return link if link.lower().startswith(("http://", "https://")) else ""

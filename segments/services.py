@@ -1,6 +1,7 @@
 """Every write to segments made from the Segments tab and the admin.
 
-The Klaviyo sync and the CSV upload write segments in bulk through their own services.
+Bulk writes (the Klaviyo sync, the CSV upload, copy-to-channel, the demo data) go through
+segments.bulk.
 """
 
 from dataclasses import dataclass
@@ -8,14 +9,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from channels_app.models import Channel
+from segments.bulk import SegmentRow, segment_bulk_upsert
 from segments.models import Segment
 from segments.selectors import SegmentUsage, segment_usage
-
-COPY_BATCH_SIZE = 1000
 
 
 class SegmentIdTaken(Exception):
@@ -163,63 +162,34 @@ def segment_copy_to_channel(*, segments: QuerySet[Segment], target: Channel) -> 
     copying twice never duplicates. Raises CopyConflict (and copies nothing) when another change
     adds one of the IDs to the target at the same moment.
     """
-    copied = skipped = 0
     # Read the selection first: SQLite cannot safely insert into a table it is iterating.
-    rows = list(
-        segments.order_by("pk").values_list(
-            "pk", "name", "external_id", "link", "is_active", "source", "kind"
+    rows = [
+        SegmentRow(
+            name=name,
+            external_id=external_id,
+            link=link,
+            is_active=is_active,
+            kind=kind,
+            source=source,
         )
-    )
+        for name, external_id, link, is_active, source, kind in segments.order_by("pk").values_list(
+            "name", "external_id", "link", "is_active", "source", "kind"
+        )
+    ]
     try:
-        with transaction.atomic():
-            for start in range(0, len(rows), COPY_BATCH_SIZE):
-                c, s = _copy_batch(rows[start : start + COPY_BATCH_SIZE], target)
-                copied, skipped = copied + c, skipped + s
+        result = segment_bulk_upsert(
+            channel=target,
+            rows=rows,
+            source=Segment.Source.MANUAL,
+            skip_existing=True,
+            # A segment the rules refuse (possible only for rows older than them) stays behind.
+            skip_invalid=True,
+        )
     except IntegrityError:
         raise CopyConflict(
             f"{target.name} got one of these Segment IDs meanwhile. Nothing was copied; try again."
         ) from None
-    return CopyResult(copied=copied, skipped=skipped)
-
-
-def _copy_batch(rows: list[tuple], target: Channel) -> tuple[int, int]:
-    ids = {row[2] for row in rows if row[2]}
-    names = {row[1].lower() for row in rows if not row[2]}
-    taken_ids = set(
-        Segment.objects.filter(channel=target, external_id__in=ids).values_list(
-            "external_id", flat=True
-        )
-    )
-    taken_names = set(
-        Segment.objects.filter(channel=target, external_id="")
-        .annotate(lower_name=Lower("name"))
-        .filter(lower_name__in=names)
-        .values_list("lower_name", flat=True)
-        if names
-        else []
-    )
-    new = []
-    for _pk, name, external_id, link, is_active, source, kind in rows:
-        key_taken = external_id in taken_ids if external_id else name.lower() in taken_names
-        if key_taken:
-            continue
-        if external_id:
-            taken_ids.add(external_id)
-        else:
-            taken_names.add(name.lower())
-        new.append(
-            Segment(
-                channel=target,
-                name=name,
-                external_id=external_id,
-                link=link,
-                is_active=is_active,
-                source=source,
-                kind=kind,
-            )
-        )
-    Segment.objects.bulk_create(new)
-    return len(new), len(rows) - len(new)
+    return CopyResult(copied=result.created, skipped=result.skipped + result.invalid)
 
 
 @transaction.atomic

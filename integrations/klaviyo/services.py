@@ -303,8 +303,7 @@ def sync_run_execute(
             # Also a check that the run was not given up as stale meanwhile.
             _report_progress(run_id, pages[0], sum(counters.values()), counters)
             with transaction.atomic():
-                plan = channel_plan(channel=channel, objects=objects, now=timezone.now())
-                counts = channel_apply(plan=plan, now=timezone.now())
+                counts = channel_apply(channel=channel, objects=objects, now=timezone.now())
                 SyncRunChannel.objects.filter(run_id=run_id, channel=channel).update(**counts)
             if on_channel:
                 on_channel(channel, counts)

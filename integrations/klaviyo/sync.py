@@ -6,61 +6,56 @@ changed; inactive segments are never touched; deleted ones simply come back; loc
 segments that Klaviyo no longer has are marked "not in Klaviyo since …" (and unmarked when they
 return). Segments without an ID, and manual or CSV segments Klaviyo does not have, stay as they are.
 
-The query count depends on the number of batches, never on the number of items.
+This module only turns Klaviyo objects into rows; segments.bulk writes them, with the query
+count depending on the number of batches, never on the number of items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
 
 from channels_app.models import Channel
 from integrations.klaviyo.client import KlaviyoObject
+from segments.bulk import NAME_MAX, BulkResult, Outcome, SegmentRow, segment_bulk_upsert
 from segments.models import Segment
 
-BATCH_SIZE = 1000
-NAME_MAX = Segment._meta.get_field("name").max_length
+logger = logging.getLogger(__name__)
+
 SAMPLE_SIZE = 20  # changes kept per kind for a dry run's report
 
 
 @dataclass
 class ChannelPlan:
-    """What a sync does (or would do) to one channel."""
+    """What a sync would do to one channel (a dry run)."""
 
     channel: Channel
-    to_create: list[Segment] = field(default_factory=list)
-    to_update: list[Segment] = field(default_factory=list)
-    to_mark_missing: list[int] = field(default_factory=list)
-    unchanged: int = 0
-    skipped_inactive: int = 0
+    result: BulkResult = field(default_factory=BulkResult)
+    to_create: list[SegmentRow] = field(default_factory=list)
+    to_mark_missing: list[str] = field(default_factory=list)  # Segment IDs
     # Human-readable samples for `--dry-run`.
     update_samples: list[str] = field(default_factory=list)
     missing_samples: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
-        return {
-            "created": len(self.to_create),
-            "updated": len(self.to_update),
-            "unchanged": self.unchanged,
-            "skipped_inactive": self.skipped_inactive,
-            "marked_missing": len(self.to_mark_missing),
-        }
+        return sync_counts(self.result)
 
 
-def klaviyo_link(obj: KlaviyoObject) -> str:
-    template = (
-        settings.KLAVIYO_LIST_URL_TEMPLATE
-        if obj.kind == Segment.Kind.LIST
-        else settings.KLAVIYO_SEGMENT_URL_TEMPLATE
-    )
-    return template.format(id=quote(obj.id, safe=""))
+def sync_counts(result: BulkResult) -> dict[str, int]:
+    """The counts a sync records per channel."""
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped_inactive": result.skipped_inactive,
+        "marked_missing": result.marked_missing,
+    }
 
 
 def unique_objects(objects: Iterable[KlaviyoObject]) -> dict[str, KlaviyoObject]:
@@ -68,115 +63,80 @@ def unique_objects(objects: Iterable[KlaviyoObject]) -> dict[str, KlaviyoObject]
     return {obj.id: obj for obj in objects}
 
 
+def _rows(objects: dict[str, KlaviyoObject]) -> Iterator[SegmentRow]:
+    # The link templates read once: settings lookups cost more than the rest of a row.
+    templates = {
+        Segment.Kind.LIST: settings.KLAVIYO_LIST_URL_TEMPLATE,
+        Segment.Kind.SEGMENT: settings.KLAVIYO_SEGMENT_URL_TEMPLATE,
+    }
+    segment_template = templates[Segment.Kind.SEGMENT]
+    for obj in objects.values():
+        template = templates.get(obj.kind, segment_template)
+        yield SegmentRow(
+            # Klaviyo allows longer names than a segment has; a blank one shows the id.
+            name=(obj.name.strip() or obj.id)[:NAME_MAX],
+            external_id=obj.id,
+            link=template.format(id=quote(obj.id, safe="")),
+            kind=obj.kind,
+        )
+
+
+def _upsert(*, channel: Channel, objects: dict[str, KlaviyoObject], now: datetime, **options):
+    result = segment_bulk_upsert(
+        channel=channel,
+        rows=_rows(objects),
+        source=Segment.Source.KLAVIYO,
+        keep_inactive=True,
+        mark_missing=True,
+        mark_synced=True,
+        skip_invalid=True,
+        now=now,
+        **options,
+    )
+    if result.invalid:
+        logger.warning(
+            "Klaviyo sync: %d object(s) could not be a segment of %s", result.invalid, channel
+        )
+    return result
+
+
 def channel_plan(
     *, channel: Channel, objects: dict[str, KlaviyoObject], now: datetime
 ) -> ChannelPlan:
-    """Compare Klaviyo's objects with the channel's segments; reads only (one query)."""
+    """What syncing `objects` into the channel would change; reads only."""
     plan = ChannelPlan(channel=channel)
-    # Plain tuples, not model instances: this reads every Klaviyo-matched row of the channel.
-    existing = (
-        Segment.objects.filter(channel=channel)
-        .exclude(external_id="")
-        .values_list(
-            "pk",
-            "name",
-            "external_id",
-            "link",
-            "kind",
-            "source",
-            "is_active",
-            "klaviyo_missing_since",
-        )
-        .order_by()
-    )
-    seen: set[str] = set()
-    for (
-        pk,
-        old_name,
-        external_id,
-        old_link,
-        old_kind,
-        source,
-        is_active,
-        missing_since,
-    ) in existing.iterator(chunk_size=2000):
-        obj = objects.get(external_id)
-        if obj is None:
-            from_klaviyo = source == Segment.Source.KLAVIYO or old_kind
-            if from_klaviyo and is_active and missing_since is None:
-                plan.to_mark_missing.append(pk)
-                if len(plan.missing_samples) < SAMPLE_SIZE:
-                    plan.missing_samples.append(f"{old_name} ({external_id})")
-            continue
-        seen.add(obj.id)
-        if not is_active:
-            plan.skipped_inactive += 1
-            continue
-        name, link = obj.name[:NAME_MAX], klaviyo_link(obj)
-        changes = []
-        if old_name != name:
-            changes.append(f"name {old_name!r} → {name!r}")
-        if old_kind != obj.kind:
-            changes.append(f"kind {old_kind or 'none'} → {obj.kind}")
-        if old_link != link:
-            changes.append("link")
-        if missing_since is not None:
-            changes.append("back in Klaviyo")
-        if not changes:
-            plan.unchanged += 1
-            continue
-        # Only the fields bulk_update writes are needed on the instance.
-        plan.to_update.append(
-            Segment(
-                pk=pk,
-                name=name,
-                kind=obj.kind,
-                link=link,
-                klaviyo_missing_since=None,
-                last_synced_at=now,
-                updated_at=now,
-            )
-        )
-        if len(plan.update_samples) < SAMPLE_SIZE:
-            plan.update_samples.append(f"{obj.id}: {', '.join(changes)}")
-    for obj in objects.values():
-        if obj.id in seen:
-            continue
-        plan.to_create.append(
-            Segment(
-                channel=channel,
-                name=obj.name[:NAME_MAX],
-                external_id=obj.id,
-                link=klaviyo_link(obj),
-                is_active=True,
-                source=Segment.Source.KLAVIYO,
-                kind=obj.kind,
-                last_synced_at=now,
-            )
-        )
+
+    def heard(row: SegmentRow, outcome: Outcome, changes: dict[str, tuple]) -> None:
+        if outcome == Outcome.CREATED:
+            plan.to_create.append(row)
+        elif outcome == Outcome.MARKED_MISSING:
+            plan.to_mark_missing.append(row.external_id)
+            if len(plan.missing_samples) < SAMPLE_SIZE:
+                plan.missing_samples.append(f"{row.name} ({row.external_id})")
+        elif outcome == Outcome.UPDATED and len(plan.update_samples) < SAMPLE_SIZE:
+            plan.update_samples.append(f"{row.external_id}: {', '.join(_described(changes))}")
+
+    plan.result = _upsert(channel=channel, objects=objects, now=now, dry_run=True, on_outcome=heard)
     return plan
 
 
-def _batches(items: list, size: int = BATCH_SIZE):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _described(changes: dict[str, tuple]) -> list[str]:
+    out = []
+    if "name" in changes:
+        old, new = changes["name"]
+        out.append(f"name {old!r} → {new!r}")
+    if "kind" in changes:
+        old, new = changes["kind"]
+        out.append(f"kind {old or 'none'} → {new}")
+    if "link" in changes:
+        out.append("link")
+    if "klaviyo_missing_since" in changes:
+        out.append("back in Klaviyo")
+    return out
 
 
-def channel_apply(*, plan: ChannelPlan, now: datetime) -> dict[str, int]:
-    """Write a plan in one transaction: bulk create, bulk update, mark missing, by batches."""
-    marked = 0
-    with transaction.atomic():
-        for batch in _batches(plan.to_create):
-            Segment.objects.bulk_create(batch, batch_size=BATCH_SIZE)
-        for batch in _batches(plan.to_update):
-            Segment.objects.bulk_update(
-                batch,
-                ["name", "kind", "link", "klaviyo_missing_since", "last_synced_at", "updated_at"],
-                batch_size=BATCH_SIZE,
-            )
-        for batch in _batches(plan.to_mark_missing):
-            # Re-checked in the UPDATE: a user may have made one inactive meanwhile.
-            marked += Segment.objects.filter(
-                Q(pk__in=batch), is_active=True, klaviyo_missing_since__isnull=True
-            ).update(klaviyo_missing_since=now, updated_at=now)
-    return {**plan.counts, "marked_missing": marked}
+def channel_apply(
+    *, channel: Channel, objects: dict[str, KlaviyoObject], now: datetime
+) -> dict[str, int]:
+    """Sync `objects` into the channel in one transaction; returns the counts."""
+    return sync_counts(_upsert(channel=channel, objects=objects, now=now))

@@ -2,12 +2,12 @@
 
     python -m tests.faults.pausing_worker MARKER [db_worker options]
 
-Before the worker starts, two internal steps are wrapped so that once the first batch has been
-written inside the transaction the worker writes the file MARKER and sleeps: the CSV import's
-`_SegmentRun._flush` (the second call of an import that writes, so the first batch of rows and
-its progress are in) and the Klaviyo sync's `_batches` inside `channel_apply` (asked for the
-second batch after the first was created). The test then sends SIGKILL from outside. If no one
-does, the worker exits after PAUSE_SECONDS as if it had crashed, so it never lingers.
+Before the worker starts, the segments' bulk write of one batch (`segments.bulk.write_batch`,
+used by the CSV import and the Klaviyo sync alike) is wrapped so that once the first batch has
+been written inside the transaction the worker writes the file MARKER and sleeps: on the second
+call, so the first batch of rows (and an import's progress) are in. The test then sends SIGKILL
+from outside. If no one does, the worker exits after PAUSE_SECONDS as if it had crashed, so it
+never lingers.
 """
 
 import os
@@ -27,8 +27,7 @@ def main(argv: list[str]) -> None:
 
     from django.core.management import call_command
 
-    from integrations.klaviyo import sync
-    from integrations.uploads import importers
+    from segments import bulk
 
     paused = False
 
@@ -39,27 +38,18 @@ def main(argv: list[str]) -> None:
         time.sleep(PAUSE_SECONDS)
         os._exit(3)
 
-    flush = importers._SegmentRun._flush
+    write_batch = bulk.write_batch
     writes = 0
 
-    def pausing_flush(self, batch, labels):
+    def pausing_write_batch(upsert, creates, updates):
         nonlocal writes
-        if self.write and not paused:
+        if not paused:
             writes += 1
             if writes == 2:
                 pause()
-        return flush(self, batch, labels)
+        return write_batch(upsert, creates, updates)
 
-    batches = sync._batches
-
-    def pausing_batches(items, size=sync.BATCH_SIZE):
-        for number, batch in enumerate(batches(items, size)):
-            yield batch
-            if number == 0 and not paused:
-                pause()
-
-    importers._SegmentRun._flush = pausing_flush
-    sync._batches = pausing_batches
+    bulk.write_batch = pausing_write_batch
     call_command("db_worker", *options)
 
 

@@ -176,8 +176,9 @@ def test_a_sync_that_loses_the_database_fails_cleanly_and_can_run_again(email, s
         settings.KLAVIYO_API_URL = fake.url
         settings.KLAVIYO_API_KEY = KEY
         run = klaviyo_services.sync_run_create(channels=[email])
-        # The third batch of new segments: two are written inside the channel's transaction.
-        with connection_lost_before('INSERT INTO "segments_segment"', occurrence=3):
+        # The read of segments to mark "not in Klaviyo": every new segment is written by then,
+        # inside the channel's transaction (PostgreSQL writes them with COPY).
+        with connection_lost_before('"segments_segment"."klaviyo_missing_since" IS NULL'):
             run = klaviyo_services.sync_run_execute(run_id=run.pk)
         assert run.status == SyncRun.Status.FAILED
         assert "The database connection was lost during the sync" in run.error

@@ -268,7 +268,7 @@ def test_queries_per_batch_are_fixed_whatever_the_number_of_items(db, email, sms
         )
         with CaptureQueriesContext(connection) as ctx:
             now = timezone.now()
-            channel_apply(plan=channel_plan(channel=channel, objects=objects, now=now), now=now)
+            channel_apply(channel=channel, objects=objects, now=now)
         return len(ctx.captured_queries)
 
     assert measure(email, 20) == measure(sms, 600)
@@ -319,6 +319,6 @@ def test_a_segment_made_inactive_between_plan_and_write_is_not_marked_or_counted
     plan = channel_plan(channel=email, objects=objects, now=timezone.now())
     assert len(plan.to_mark_missing) == 1
     Segment.objects.filter(external_id="SEG002").update(is_active=False)  # a user, meanwhile
-    counts = channel_apply(plan=plan, now=timezone.now())
+    counts = channel_apply(channel=email, objects=objects, now=timezone.now())
     assert counts["marked_missing"] == 0
     assert Segment.objects.get(external_id="SEG002").klaviyo_missing_since is None

@@ -2,8 +2,8 @@
 
 import pytest
 
-from integrations.uploads.importers import link_problem
 from segments.models import Segment
+from segments.validators import link_problem
 from tests.factories import make_segment
 from tests.uploads.conftest import run_import, snapshot
 

@@ -2,7 +2,8 @@
 
 `--size small` gives a newcomer something to click through; `--size large` gives the load
 test and the benchmarks production-like sizes. Everything is written with bulk inserts in
-one transaction, deterministically (same seed, same data). The command refuses to run when
+one transaction (segments through segments.bulk, like every bulk write of segments),
+deterministically (same seed, same data). The command refuses to run when
 the database already has segments, audiences or campaigns: demo rows mixed into real ones
 could not be told apart, so it never touches existing data.
 """
@@ -19,6 +20,7 @@ from django.utils import timezone
 from audiences.models import Audience
 from campaigns.models import Campaign
 from channels_app.models import Channel
+from segments.bulk import SegmentRow, segment_bulk_upsert
 from segments.models import Segment
 
 BATCH = 5_000
@@ -190,6 +192,7 @@ def seed_demo(*, size: Size, rng: random.Random) -> dict[str, int]:
 def _segments(channel: Channel, count: int, rng: random.Random, now) -> list[tuple[int, str, bool]]:
     """Bulk-insert the channel's segments; returns (id, name, is_active) of each."""
     rows = []
+    names_without_id: set[str] = set()
     for n in range(count):
         name = f"{rng.choice(BEHAVIOURS)} · {rng.choice(INTERESTS)} · {rng.choice(REGIONS)}"
         if n >= len(BEHAVIOURS) * 4:  # beyond the first few hundred, cohorts keep names apart
@@ -208,10 +211,13 @@ def _segments(channel: Channel, count: int, rng: random.Random, now) -> list[tup
             link = ""
         else:
             source, kind, external_id, link = Segment.Source.MANUAL, Segment.Kind.NONE, "", ""
+            # Segments without an ID are told apart by name, so theirs never repeat.
+            if name.lower() in names_without_id:
+                name += f" · {n}"
+            names_without_id.add(name.lower())
         is_active = rng.random() < 0.9
         rows.append(
-            Segment(
-                channel=channel,
+            SegmentRow(
                 name=name,
                 external_id=external_id,
                 link=link,
@@ -226,8 +232,16 @@ def _segments(channel: Channel, count: int, rng: random.Random, now) -> list[tup
                 ),
             )
         )
-    created = Segment.objects.bulk_create(rows, batch_size=BATCH)
-    return [(s.pk, s.name, s.is_active) for s in created]
+    result = segment_bulk_upsert(
+        channel=channel, rows=rows, source=Segment.Source.MANUAL, now=now, batch_size=BATCH
+    )
+    if result.created != count:
+        raise RuntimeError(f"The demo segments broke the segment rules: {result}")
+    return list(
+        Segment.objects.filter(channel=channel)
+        .order_by("pk")
+        .values_list("pk", "name", "is_active")
+    )
 
 
 def _audiences(channels, segments_by_channel, count: int, rng: random.Random) -> list[dict]:
