@@ -12,6 +12,7 @@
 """
 
 import csv
+import importlib
 import os
 import shutil
 import sqlite3
@@ -107,8 +108,18 @@ def import_export(channel, path: Path, *, creating: bool) -> float:
     return elapsed
 
 
-def raw_sqlite(path: Path, update_path: Path) -> tuple[float, float]:
-    """The same rows read with csv and written with sqlite3 executemany: the floor."""
+def _search_index_sql(names: str, table: str) -> list[str]:
+    """Migration segments 0002's statements (SQLITE_CREATE or PG_COLUMN + PG_CREATE), for
+    another table: a floor with the search index writes what the app's table writes."""
+    migration = importlib.import_module("segments.migrations.0002_search_index")
+    statements = [getattr(migration, name) for name in names.split()]
+    flat = [sql for item in statements for sql in ([item] if isinstance(item, str) else item)]
+    return [sql.replace("segments_segment", table) for sql in flat]
+
+
+def raw_sqlite(path: Path, update_path: Path, *, search_index: bool = False) -> tuple[float, float]:
+    """The same rows read with csv and written with sqlite3 executemany: the floor (with
+    `search_index`, into a table that also has the FTS5 index and triggers of migration 0002)."""
     workdir = Path(tempfile.mkdtemp(prefix="aa-raw-"))
     db = sqlite3.connect(workdir / "raw.sqlite3")
     db.executescript(
@@ -125,6 +136,9 @@ def raw_sqlite(path: Path, update_path: Path) -> tuple[float, float]:
         "CREATE INDEX seg_updated ON segment (channel_id, updated_at DESC);"
         "CREATE INDEX seg_active ON segment (channel_id, is_active, name);"
     )
+    if search_index:
+        for sql in _search_index_sql("SQLITE_CREATE", "segment"):
+            db.execute(sql)
     now = "2026-01-01 00:00:00"
 
     def rows(p):
@@ -154,9 +168,10 @@ def raw_sqlite(path: Path, update_path: Path) -> tuple[float, float]:
     return create, update
 
 
-def raw_copy(path: Path, update_path: Path) -> tuple[float, float]:
+def raw_copy(path: Path, update_path: Path, *, search_index: bool = False) -> tuple[float, float]:
     """PostgreSQL: the same rows read with csv and written with COPY (the update: COPY into a
-    temporary table and one UPDATE … FROM), into a scratch table with segments' indexes."""
+    temporary table and one UPDATE … FROM), into a scratch table with segments' indexes (with
+    `search_index`, also migration 0002's generated column and trigram index)."""
     from django.db import connection
 
     def rows(p):
@@ -185,6 +200,9 @@ def raw_copy(path: Path, update_path: Path) -> tuple[float, float]:
             "CREATE INDEX ON bench_raw_segment (channel_id, is_active, name)",
         ):
             cursor.execute(sql)
+        if search_index:
+            for sql in _search_index_sql("PG_COLUMN PG_CREATE", "bench_raw_segment"):
+                cursor.execute(sql)
     columns = "channel_id, name, external_id, link, is_active, source, kind, created_at, updated_at"
     now = "2026-01-01 00:00:00+00"
     try:
@@ -290,12 +308,14 @@ def run() -> None:
     second = write_csv(workdir / "segments-v2.csv", ROWS, version=" v2")
 
     if connection.vendor == "postgresql":
-        raw_name = "raw COPY"
-        raw_create, raw_update = raw_copy(first, second)
+        raw_name, raw = "raw COPY", raw_copy
     else:
-        raw_name = "raw sqlite3"
-        raw_create, raw_update = raw_sqlite(first, second)
+        raw_name, raw = "raw sqlite3", raw_sqlite
+    raw_create, raw_update = raw(first, second)
     raw_create_rps, raw_update_rps = ROWS / raw_create, ROWS / raw_update
+    indexed_create, indexed_update = raw(first, second, search_index=True)
+    indexed_name = f"{raw_name} with the search index"
+    indexed_create_rps, indexed_update_rps = ROWS / indexed_create, ROWS / indexed_update
 
     from segments.models import Segment
 
@@ -311,6 +331,13 @@ def run() -> None:
     ie_create_rps = ROWS / import_export(ie_channel, first, creating=True)
     report("upload.create_100k_rps", ours_create_rps, "rows/s", ie_create_rps, "import-export")
     report("upload.create_100k_rps_vs_raw", ours_create_rps, "rows/s", raw_create_rps, raw_name)
+    report(
+        "upload.create_100k_rps_vs_raw_indexed",
+        ours_create_rps,
+        "rows/s",
+        indexed_create_rps,
+        indexed_name,
+    )
 
     elapsed, result = ours(ours_channel, second)
     assert result.updated == ROWS
@@ -318,6 +345,13 @@ def run() -> None:
     ie_update_rps = ROWS / import_export(ie_channel, second, creating=False)
     report("upload.update_100k_rps", ours_update_rps, "rows/s", ie_update_rps, "import-export")
     report("upload.update_100k_rps_vs_raw", ours_update_rps, "rows/s", raw_update_rps, raw_name)
+    report(
+        "upload.update_100k_rps_vs_raw_indexed",
+        ours_update_rps,
+        "rows/s",
+        indexed_update_rps,
+        indexed_name,
+    )
 
     elapsed, result = ours(ours_channel, second)
     assert result.unchanged == ROWS

@@ -412,7 +412,10 @@ class _Upsert:
         self.channel_has_ids = (
             Segment.objects.filter(channel=self.channel).exclude(external_id="").exists()
         )
-        self.db_now = connection.ops.adapt_datetimefield_value(self.now)
+        # Looked up once: per row, `connection.ops` and `channel.pk` cost more than the insert.
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.channel_id = self.channel.pk
+        self.db_now = self.adapt(self.now)
         for batch in _batches(rows, batch_size):
             self._batch(batch)
             if on_batch:
@@ -587,10 +590,10 @@ class _Upsert:
 
     def _insert_values(self, row: SegmentRow) -> tuple:
         now = self.db_now
-        adapt = connection.ops.adapt_datetimefield_value
+        adapt = self.adapt
         synced = now if self.mark_synced else row.last_synced_at and adapt(row.last_synced_at)
         return (
-            self.channel.pk,
+            self.channel_id,
             row.name,
             row.external_id,
             row.link or "",
