@@ -84,13 +84,6 @@ MADE = "That form was already sent (a double click?): here is what it made."
 SAVED_ONCE = "That form was already sent (a double click?): your changes were saved once."
 
 
-def already_submitted(
-    request: HttpRequest, error: AlreadySubmitted, fallback: str, *, message: str = MADE
-) -> HttpResponse:
-    messages.info(request, message)
-    return redirect(error.url or fallback)
-
-
 # Set on the request by once_per_form, so submitted_once can refuse to run in a view that would
 # let AlreadySubmitted escape as a server error.
 _GUARDED = "_once_per_form"
