@@ -68,6 +68,13 @@ def audience_get(*, channel: Channel, pk: int) -> Audience:
     )
 
 
+def audience_find(*, channel: Channel, pk: int | None) -> Audience | None:
+    """The channel's audience with this id, or None (no id, another channel's, or deleted)."""
+    if not pk:
+        return None
+    return Audience.objects.filter(channel=channel, pk=pk).first()
+
+
 def audience_options(*, channel: Channel) -> QuerySet[Audience]:
     """The channel's audiences for a dropdown (one query, names only)."""
     return (

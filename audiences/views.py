@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,13 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
-from access_audience.submissions import (
-    SAVED_ONCE,
-    AlreadySubmitted,
-    already_submitted,
-    submission_claim,
-    submission_record,
-)
+from access_audience.submissions import SAVED_ONCE, once_per_form, submitted_once
 from audiences import selectors, services
 from audiences.forms import AudienceForm
 from audiences.models import Audience
@@ -65,8 +58,29 @@ def _form_page(request, *, channel, form, audience=None, conflict=None, status=2
     )
 
 
+def _fields(request: HttpRequest, form: AudienceForm) -> dict:
+    """What the services take from a valid form."""
+    data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "estimated_volume": data["estimated_volume"],
+        "include": data["segments"].include,
+        "exclude": data["segments"].exclude,
+        "user": request.user,
+    }
+
+
+def _detail_url(channel: Channel, audience: Audience) -> str:
+    return reverse("audiences:detail", args=[channel.slug, audience.pk])
+
+
+def _list_url(channel: Channel) -> str:
+    return reverse("audiences:list", args=[channel.slug])
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("audiences.add_audience", raise_exception=True)
+@once_per_form()
 def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
     channel = _channel(channel_slug)
     if request.method == "GET":
@@ -75,23 +89,10 @@ def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
     if picker_search_requested(form):
         return _form_page(request, channel=channel, form=form.show_as_typed())
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            with transaction.atomic():
-                submission_claim(request)
-                audience = services.audience_create(
-                    channel=channel,
-                    name=data["name"],
-                    estimated_volume=data["estimated_volume"],
-                    include=data["segments"].include,
-                    exclude=data["segments"].exclude,
-                    user=request.user,
-                )
-                submission_record(
-                    request, reverse("audiences:detail", args=[channel.slug, audience.pk])
-                )
-        except AlreadySubmitted as exc:
-            return already_submitted(request, exc, reverse("audiences:list", args=[channel.slug]))
+            with submitted_once(request, fallback=_list_url(channel)) as record:
+                audience = services.audience_create(channel=channel, **_fields(request, form))
+                record(_detail_url(channel, audience))
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:
@@ -100,62 +101,54 @@ def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
     return _form_page(request, channel=channel, form=form)
 
 
+def _keep_typed_over(form: AudienceForm, conflict: Audience) -> None:
+    """Keep everything typed; a second save knowingly replaces the newer version."""
+    form.data = form.data.copy()
+    form.data["version"] = str(conflict.version)
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("audiences.change_audience", raise_exception=True)
+@once_per_form(message=SAVED_ONCE)
 def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
     channel = _channel(channel_slug)
     audience = _audience(channel, pk)
+    page = {"channel": channel, "audience": audience}
     if request.method == "GET":
-        form = AudienceForm(channel=channel, audience=audience)
-        return _form_page(request, channel=channel, form=form, audience=audience)
+        return _form_page(request, form=AudienceForm(channel=channel, audience=audience), **page)
     form = AudienceForm(request.POST, channel=channel, audience=audience)
     if picker_search_requested(form):
-        form.show_as_typed()
-        return _form_page(request, channel=channel, form=form, audience=audience)
+        return _form_page(request, form=form.show_as_typed(), **page)
     conflict = None
     if form.is_valid():
-        data = form.cleaned_data
-        detail_url = reverse("audiences:detail", args=[channel.slug, audience.pk])
+        version = form.cleaned_data["version"] or audience.version
         try:
-            with transaction.atomic():
-                submission_claim(request)
+            with submitted_once(request, fallback=_detail_url(channel, audience)) as record:
                 audience = services.audience_update(
-                    audience=audience,
-                    version=data["version"] or audience.version,
-                    name=data["name"],
-                    estimated_volume=data["estimated_volume"],
-                    include=data["segments"].include,
-                    exclude=data["segments"].exclude,
-                    user=request.user,
+                    audience=audience, version=version, **_fields(request, form)
                 )
-                submission_record(request, detail_url)
-        except AlreadySubmitted as exc:
-            return already_submitted(request, exc, detail_url, message=SAVED_ONCE)
+                record(_detail_url(channel, audience))
         except services.AudienceChanged as exc:
             conflict = selectors.audience_get(channel=channel, pk=exc.current.pk)
-            # Keep everything typed; a second save knowingly replaces the newer version.
-            form.data = form.data.copy()
-            form.data["version"] = str(conflict.version)
+            _keep_typed_over(form, conflict)
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:
             messages.success(request, f"Audience “{audience.name}” saved.")
             return redirect("audiences:detail", channel.slug, audience.pk)
-    return _form_page(request, channel=channel, form=form, audience=audience, conflict=conflict)
+    return _form_page(request, form=form, conflict=conflict, **page)
 
 
 @require_POST
 @permission_required("audiences.add_audience", raise_exception=True)
+@once_per_form()
 def audience_clone(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
     channel = _channel(channel_slug)
     audience = get_object_or_404(Audience, channel=channel, pk=pk)
     try:
-        with transaction.atomic():
-            submission_claim(request)
+        with submitted_once(request, fallback=_list_url(channel)) as record:
             copy = services.audience_clone(audience=audience, user=request.user)
-            submission_record(request, reverse("audiences:edit", args=[channel.slug, copy.pk]))
-    except AlreadySubmitted as exc:
-        return already_submitted(request, exc, reverse("audiences:list", args=[channel.slug]))
+            record(reverse("audiences:edit", args=[channel.slug, copy.pk]))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("audiences:detail", channel.slug, audience.pk)

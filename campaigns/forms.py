@@ -9,6 +9,7 @@ from django.utils import timezone
 from audiences.models import Audience
 from campaigns import services
 from campaigns.models import Campaign
+from campaigns.selectors import audience_choices
 from campaigns.services import audience_definition
 from campaigns.targeting import Changes, Definition, apply_changes, changes
 from channels_app.models import Channel
@@ -173,7 +174,7 @@ class FormSetup:
 
 
 def _audiences_of(channel: Channel) -> list[Audience]:
-    return list(Audience.objects.filter(channel=channel).order_by("name"))
+    return list(audience_choices(channel))
 
 
 def follow_choices(

@@ -120,6 +120,23 @@ def campaign_get(pk: int) -> Campaign:
     )
 
 
+def campaign_get_with_channel(pk: int) -> Campaign:
+    """A campaign and its channel, for pages that show little more than its name.
+
+    Raises Campaign.DoesNotExist."""
+    return Campaign.objects.select_related("channel").get(pk=pk)
+
+
+def campaign_exists(pk: int) -> bool:
+    return Campaign.objects.filter(pk=pk).exists()
+
+
+def campaign_segment_ids(campaign: Campaign) -> list[int]:
+    """The ids of every segment the campaign includes or excludes (prefetched ones are reused)."""
+    included = [s.pk for s in campaign.inclusion_segments.all()]
+    return included + [s.pk for s in campaign.exclusion_segments.all()]
+
+
 def campaign_targeting(campaign: Campaign) -> CampaignTargeting:
     """Base audience, ad-hoc changes and final targeting of a campaign from `campaign_get`."""
     final_incl = list(campaign.inclusion_segments.all())
@@ -225,6 +242,7 @@ def campaign_calendar(*, year: int, month: int, channel_slug: str = "") -> list[
 
 
 def audience_choices(channel: Channel | None) -> QuerySet[Audience]:
+    """The audiences a campaign of the channel can start from, by name."""
     if channel is None:
         return Audience.objects.none()
     return Audience.objects.filter(channel=channel).order_by("name")

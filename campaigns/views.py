@@ -1,7 +1,8 @@
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,14 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
-from access_audience.submissions import (
-    SAVED_ONCE,
-    AlreadySubmitted,
-    already_submitted,
-    submission_claim,
-    submission_record,
-)
-from audiences.models import Audience
+from access_audience.submissions import SAVED_ONCE, once_per_form, submitted_once
+from audiences.selectors import audience_find
 from campaigns import forms as forms_module
 from campaigns import selectors, services
 from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
@@ -27,11 +22,16 @@ from channels_app.selectors import channel_colours, channels_for_request
 from segments.picker import picker_search_requested
 
 
-def _campaign_or_404(pk: int) -> Campaign:
+def _or_404(get: Callable[[int], Campaign], pk: int) -> Campaign:
     try:
-        return selectors.campaign_get(pk)
+        return get(pk)
     except Campaign.DoesNotExist:
         raise Http404("No such campaign") from None
+
+
+def _campaign_or_404(pk: int) -> Campaign:
+    """The campaign with everything its detail and form pages show."""
+    return _or_404(selectors.campaign_get, pk)
 
 
 @require_GET
@@ -57,6 +57,29 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _month_links(year: int, month: int, today) -> dict[str, object]:
+    """The calendar's heading and its previous / next / this month links (`YYYY-MM`)."""
+    prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return {
+        "month_start": timezone.datetime(year, month, 1).date(),
+        "prev_month": f"{prev_year:04d}-{prev_month:02d}",
+        "next_month": f"{next_year:04d}-{next_month:02d}",
+        "this_month": f"{today.year:04d}-{today.month:02d}",
+    }
+
+
+def _colour_calendar(weeks, channels: list[Channel]) -> None:
+    """Give each campaign of the month, and each channel of the legend, its channel's colour."""
+    colours = channel_colours(channels)
+    for week in weeks:
+        for day in week:
+            for campaign in day.campaigns:
+                campaign.colour = colours.get(campaign.channel_id, 0)
+    for channel in channels:
+        channel.colour = colours.get(channel.pk, 0)
+
+
 @require_GET
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_calendar(request: HttpRequest) -> HttpResponse:
@@ -66,30 +89,15 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
     channel_slug = request.GET.get("channel", "")
     if channel_slug not in {c.slug for c in channels}:
         channel_slug = ""
-    prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
-    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
-    colours = channel_colours(channels)
     weeks = selectors.campaign_calendar(year=year, month=month, channel_slug=channel_slug)
-    for week in weeks:
-        for day in week:
-            for campaign in day.campaigns:
-                campaign.colour = colours.get(campaign.channel_id, 0)
-    for channel in channels:
-        channel.colour = colours.get(channel.pk, 0)
-    return render_page(
-        request,
-        "campaigns/calendar.html",
-        {
-            "weeks": weeks,
-            "month_start": timezone.datetime(year, month, 1).date(),
-            "prev_month": f"{prev_year:04d}-{prev_month:02d}",
-            "next_month": f"{next_year:04d}-{next_month:02d}",
-            "this_month": f"{today.year:04d}-{today.month:02d}",
-            "channel_slug": channel_slug,
-            "channels": channels,
-        },
-        partial="calendar",
-    )
+    _colour_calendar(weeks, channels)
+    context = {
+        "weeks": weeks,
+        "channel_slug": channel_slug,
+        "channels": channels,
+        **_month_links(year, month, today),
+    }
+    return render_page(request, "campaigns/calendar.html", context, partial="calendar")
 
 
 @require_GET
@@ -105,15 +113,12 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("campaigns.add_campaign", raise_exception=True)
+@once_per_form()
 def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    try:
-        with transaction.atomic():
-            submission_claim(request)
-            copy = services.campaign_duplicate(campaign=campaign, user=request.user)
-            submission_record(request, reverse("campaigns:detail", args=[copy.pk]))
-    except AlreadySubmitted as exc:
-        return already_submitted(request, exc, reverse("campaigns:list"))
+    with submitted_once(request, fallback=reverse("campaigns:list")) as record:
+        copy = services.campaign_duplicate(campaign=campaign, user=request.user)
+        record(reverse("campaigns:detail", args=[copy.pk]))
     messages.success(request, f"Duplicated as “{copy.name}” (Draft).")
     return redirect("campaigns:detail", pk=copy.pk)
 
@@ -138,7 +143,7 @@ def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        if not Campaign.objects.filter(pk=pk).exists():
+        if not selectors.campaign_exists(pk):
             return redirect("campaigns:list")
     else:
         messages.success(
@@ -151,7 +156,7 @@ def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("campaigns.delete_campaign", raise_exception=True)
 def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("channel"), pk=pk)
+    campaign = _or_404(selectors.campaign_get_with_channel, pk)
     if request.method == "POST":
         services.campaign_delete(campaign=campaign)
         messages.success(request, f"Deleted the campaign “{campaign.name}”.")
@@ -169,22 +174,17 @@ def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpRes
 
 
 def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):
-    setup = forms_module.follow_choices(
-        request.POST, channels=channels_for_request(request), fallback=fallback
-    )
+    channels = channels_for_request(request)
+    setup = forms_module.follow_choices(request.POST, channels=channels, fallback=fallback)
     for notice in setup.notices:
         messages.info(request, notice)
-    keep = []
-    if campaign is not None:
-        keep = [s.pk for s in campaign.inclusion_segments.all()]
-        keep += [s.pk for s in campaign.exclusion_segments.all()]
     form = CampaignForm(
         setup.data,
-        channels=channels_for_request(request),
+        channels=channels,
         channel=setup.channel,
         audiences=setup.audiences,
         base=setup.base,
-        keep_inactive_ids=keep,
+        keep_inactive_ids=selectors.campaign_segment_ids(campaign) if campaign else [],
         campaign=campaign,
     )
     return setup, form
@@ -216,39 +216,41 @@ def _should_redisplay(request, setup, form) -> bool:
     return False
 
 
+def _detail_url(campaign: Campaign) -> str:
+    return reverse("campaigns:detail", args=[campaign.pk])
+
+
+def _new_form_page(request, channels: list[Channel]) -> HttpResponse:
+    """The empty form, for the channel and audience of the link that led here (if any)."""
+    channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
+    audience = audience_find(channel=channel, pk=_int(request.GET.get("audience")))
+    setup, initial = forms_module.initial_setup(channel=channel, audience=audience)
+    form = CampaignForm(
+        channels=channels,
+        channel=channel,
+        audiences=setup.audiences,
+        base=setup.base,
+        initial=initial,
+    )
+    return _form_page(request, setup=setup, form=form)
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("campaigns.add_campaign", raise_exception=True)
+@once_per_form()
 def campaign_create(request: HttpRequest) -> HttpResponse:
     channels = channels_for_request(request)
     if not channels:
         messages.error(request, "There is no channel yet. An administrator adds channels.")
         return redirect("campaigns:list")
     if request.method == "GET":
-        channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
-        audience_id = _int(request.GET.get("audience"))
-        audience = (
-            Audience.objects.filter(channel=channel, pk=audience_id).first()
-            if audience_id
-            else None
-        )
-        setup, initial = forms_module.initial_setup(channel=channel, audience=audience)
-        form = CampaignForm(
-            channels=channels,
-            channel=channel,
-            audiences=setup.audiences,
-            base=setup.base,
-            initial=initial,
-        )
-        return _form_page(request, setup=setup, form=form)
+        return _new_form_page(request, channels)
     setup, form = _bound_form(request, fallback=channels[0], campaign=None)
     if not _should_redisplay(request, setup, form) and form.is_valid():
         try:
-            with transaction.atomic():
-                submission_claim(request)
+            with submitted_once(request, fallback=reverse("campaigns:list")) as record:
                 campaign = services.campaign_create(**_save_args(request, form))
-                submission_record(request, reverse("campaigns:detail", args=[campaign.pk]))
-        except AlreadySubmitted as exc:
-            return already_submitted(request, exc, reverse("campaigns:list"))
+                record(_detail_url(campaign))
         except ValidationError as exc:
             form.apply_service_error(exc)
         else:
@@ -257,39 +259,38 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     return _form_page(request, setup=setup, form=form)
 
 
+def _edit_form_page(request, campaign: Campaign) -> HttpResponse:
+    """The form filled with the campaign as it is saved."""
+    setup, initial = forms_module.initial_setup(channel=campaign.channel, campaign=campaign)
+    form = CampaignForm(
+        channels=channels_for_request(request),
+        channel=campaign.channel,
+        audiences=setup.audiences,
+        base=setup.base,
+        keep_inactive_ids=selectors.campaign_segment_ids(campaign),
+        initial=initial,
+        campaign=campaign,
+    )
+    return _form_page(request, setup=setup, form=form, campaign=campaign)
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("campaigns.change_campaign", raise_exception=True)
+@once_per_form(message=SAVED_ONCE)
 def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(pk)
     if request.method == "GET":
-        setup, initial = forms_module.initial_setup(channel=campaign.channel, campaign=campaign)
-        keep = [s.pk for s in campaign.inclusion_segments.all()]
-        keep += [s.pk for s in campaign.exclusion_segments.all()]
-        form = CampaignForm(
-            channels=channels_for_request(request),
-            channel=campaign.channel,
-            audiences=setup.audiences,
-            base=setup.base,
-            keep_inactive_ids=keep,
-            initial=initial,
-            campaign=campaign,
-        )
-        return _form_page(request, setup=setup, form=form, campaign=campaign)
+        return _edit_form_page(request, campaign)
     setup, form = _bound_form(request, fallback=campaign.channel, campaign=campaign)
     conflict = None
     if not _should_redisplay(request, setup, form) and form.is_valid():
+        version = form.cleaned_data.get("version")
         try:
-            with transaction.atomic():
-                submission_claim(request)
+            with submitted_once(request, fallback=_detail_url(campaign)) as record:
                 saved = services.campaign_update(
-                    campaign=campaign,
-                    expected_version=form.cleaned_data.get("version"),
-                    **_save_args(request, form),
+                    campaign=campaign, expected_version=version, **_save_args(request, form)
                 )
-                submission_record(request, reverse("campaigns:detail", args=[saved.pk]))
-        except AlreadySubmitted as exc:
-            detail_url = reverse("campaigns:detail", args=[campaign.pk])
-            return already_submitted(request, exc, detail_url, message=SAVED_ONCE)
+                record(_detail_url(saved))
         except services.CampaignChangedMeanwhile as exc:
             conflict = selectors.campaign_get(exc.campaign.pk)  # their segments, by name
         except ValidationError as exc:

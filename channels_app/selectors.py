@@ -9,7 +9,13 @@ DATA_RELATIONS = ("segments", "audiences", "campaigns")
 
 
 def channel_list() -> QuerySet[Channel]:
+    """Every channel, in the navigation's order (position, then name)."""
     return Channel.objects.all()
+
+
+def channel_others(channel: Channel) -> QuerySet[Channel]:
+    """Every channel but this one (where a channel's segments can be copied to)."""
+    return Channel.objects.exclude(pk=channel.pk)
 
 
 def channels_for_request(request) -> list[Channel]:

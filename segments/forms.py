@@ -3,6 +3,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from channels_app.models import Channel
+from channels_app.selectors import channel_others
 from segments.models import Segment
 from segments.selectors import STATUS_CHOICES
 from segments.validators import validate_http_url
@@ -84,7 +85,7 @@ class BulkForm(forms.Form):
     def __init__(self, *args, channel: Channel, **kwargs):
         super().__init__(*args, **kwargs)
         self.channel = channel
-        self.fields["target"].queryset = Channel.objects.exclude(pk=channel.pk)
+        self.fields["target"].queryset = channel_others(channel)
         self.fields["target"].to_field_name = "slug"
 
     def clean(self):

@@ -80,6 +80,16 @@ def segment_search(
     return result
 
 
+def segment_selection(
+    *, channel: Channel, ids: Iterable[int], select_all: bool, query: str = "", status: str = "all"
+) -> QuerySet[Segment]:
+    """What a bulk action applies to: every segment matching the search when `select_all`,
+    else the ticked ones (ids of other channels are ignored)."""
+    if select_all:
+        return segment_search(channel=channel, query=query, status=clean_status(status))
+    return Segment.objects.filter(channel=channel, pk__in=list(ids))
+
+
 def segment_get(*, channel: Channel, pk: int) -> Segment | None:
     """One segment of the channel, or None when it does not exist (any more)."""
     return Segment.objects.filter(channel=channel, pk=pk).first()

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,13 +9,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
-from access_audience.submissions import (
-    AlreadySubmitted,
-    already_submitted,
-    submission_claim,
-    submission_record,
-)
+from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
+from channels_app.selectors import channels_for_request
 from segments.forms import BulkForm, SegmentForm
 from segments.models import Segment
 from segments.selectors import (
@@ -25,6 +20,7 @@ from segments.selectors import (
     clean_status,
     segment_get,
     segment_search,
+    segment_selection,
     segment_usage,
     segment_usage_counts,
 )
@@ -102,8 +98,9 @@ def _gone(request: HttpRequest, channel: Channel) -> HttpResponse:
 @require_GET
 @permission_required("segments.view_segment", raise_exception=True)
 def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
-    # One query for the channel and the other channels (the "Copy to" choices).
-    channels = list(Channel.objects.all())
+    # One query for the channel and the other channels (the "Copy to" choices), shared with
+    # the navigation.
+    channels = channels_for_request(request)
     channel = next((c for c in channels if c.slug == channel_slug), None)
     if channel is None:
         raise Http404("No such channel.")
@@ -131,18 +128,16 @@ def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("segments.add_segment", raise_exception=True)
+@once_per_form()
 def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
     channel = get_object_or_404(Channel, slug=channel_slug)
     form = SegmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                submission_claim(request)
+            with submitted_once(request, fallback=_list_url(channel)) as record:
                 segment = segment_create(channel=channel, **form.cleaned_data)
                 found_url = f"{_list_url(channel)}?q={_quote(segment.external_id or segment.name)}"
-                submission_record(request, found_url)
-        except AlreadySubmitted as exc:
-            return already_submitted(request, exc, _list_url(channel))
+                record(found_url)
         except SegmentIdTaken as exc:
             form.add_id_taken_error(exc.existing)
         except ValidationError as exc:
@@ -236,38 +231,45 @@ def segment_bulk(request: HttpRequest, channel_slug: str) -> HttpResponse:
                 messages.error(request, error)
         return redirect(_back(request, channel))
     data = form.cleaned_data
-    if data["select_all"]:
-        selection = segment_search(
-            channel=channel, query=data["q"], status=clean_status(data["status"])
-        )
-    else:
-        selection = Segment.objects.filter(channel=channel, pk__in=data["segment"])
-    action = data["action"]
-    if action == "copy":
+    selection = segment_selection(
+        channel=channel,
+        ids=data["segment"],
+        select_all=data["select_all"],
+        query=data["q"],
+        status=data["status"],
+    )
+    if data["action"] == "copy":
         if not request.user.has_perm("segments.add_segment"):
             raise PermissionDenied
-        target = data["target"]
-        try:
-            result = segment_copy_to_channel(segments=selection, target=target)
-        except CopyConflict as exc:
-            messages.error(request, str(exc))
-        else:
-            text = f"Copied {_count(result.copied)} to {target.name}."
-            if result.skipped:
-                text += (
-                    f" Skipped {_count(result.skipped)} that {target.name} already has "
-                    "(same Segment ID, or same name for segments without ID)."
-                )
-            messages.success(request, text)
+        _bulk_copy(request, selection, data["target"])
     else:
-        changed = segment_bulk_set_active(segments=selection, is_active=action == "activate")
-        verb = "Activated" if action == "activate" else "Deactivated"
-        if changed:
-            messages.success(request, f"{verb} {_count(changed)}.")
-        else:
-            state = "active" if action == "activate" else "inactive"
-            messages.info(request, f"Nothing changed: the selected segments were already {state}.")
+        _bulk_set_active(request, selection, is_active=data["action"] == "activate")
     return redirect(_back(request, channel))
+
+
+def _bulk_copy(request: HttpRequest, selection, target: Channel) -> None:
+    try:
+        result = segment_copy_to_channel(segments=selection, target=target)
+    except CopyConflict as exc:
+        messages.error(request, str(exc))
+        return
+    text = f"Copied {_count(result.copied)} to {target.name}."
+    if result.skipped:
+        text += (
+            f" Skipped {_count(result.skipped)} that {target.name} already has "
+            "(same Segment ID, or same name for segments without ID)."
+        )
+    messages.success(request, text)
+
+
+def _bulk_set_active(request: HttpRequest, selection, *, is_active: bool) -> None:
+    changed = segment_bulk_set_active(segments=selection, is_active=is_active)
+    if changed:
+        verb = "Activated" if is_active else "Deactivated"
+        messages.success(request, f"{verb} {_count(changed)}.")
+    else:
+        state = "active" if is_active else "inactive"
+        messages.info(request, f"Nothing changed: the selected segments were already {state}.")
 
 
 def _count(n: int) -> str:

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from channels_app.models import Channel
+from channels_app.selectors import channel_list
 from integrations.uploads.importers import IMPORTERS, Importer, MappingProblem
 from integrations.uploads.reading import DELIMITERS, ENCODINGS
 
@@ -15,7 +15,7 @@ class ChooseForm(forms.Form):
     )
     channel = forms.ModelChoiceField(
         label="Target channel",
-        queryset=Channel.objects.order_by("position", "name"),
+        queryset=channel_list(),
         empty_label="Choose a channel…",
         to_field_name="slug",
         help_text="Segments are channel-specific: the import only changes this channel.",

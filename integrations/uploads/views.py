@@ -2,7 +2,6 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -10,13 +9,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
-from access_audience.submissions import (
-    AlreadySubmitted,
-    already_submitted,
-    submission_claim,
-    submission_record,
-)
+from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
+from channels_app.selectors import channels_for_request
 from integrations.uploads import background, selectors, services
 from integrations.uploads.forms import ChooseForm, MappingForm, ReadForm
 from integrations.uploads.importers import IMPORTERS, preview_rows
@@ -65,62 +60,37 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("uploads.add_upload", raise_exception=True)
+@once_per_form()
 def upload(request: HttpRequest) -> HttpResponse:
     """Step 1: choose what to import, the channel and the file."""
     if request.method == "POST":
         form = ChooseForm(request.POST, request.FILES)
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    submission_claim(request)
-                    new = services.upload_create(
-                        user=request.user,
-                        channel=form.cleaned_data["channel"],
-                        object_type=form.cleaned_data["object_type"],
-                        uploaded_file=form.cleaned_data["file"],
-                    )
-                    submission_record(request, reverse("uploads:read", args=[new.pk]))
-            except AlreadySubmitted as exc:
-                return already_submitted(request, exc, reverse("uploads:history"))
+            with submitted_once(request, fallback=reverse("uploads:history")) as record:
+                new = services.upload_create(
+                    user=request.user,
+                    channel=form.cleaned_data["channel"],
+                    object_type=form.cleaned_data["object_type"],
+                    uploaded_file=form.cleaned_data["file"],
+                )
+                record(reverse("uploads:read", args=[new.pk]))
             return redirect("uploads:read", pk=new.pk)
     else:
+        # The Segments tab's "Upload" link names its channel.
         slug = request.GET.get("channel", "")
-        channel = Channel.objects.filter(slug=slug).first() if slug else None
+        channel = next((c for c in channels_for_request(request) if c.slug == slug), None)
         form = ChooseForm(initial={"channel": channel.slug if channel else None})
     recent = selectors.uploads_as_shown(list(selectors.upload_list()[:5]))
     return render_page(request, "uploads/upload.html", {"form": form, "recent": recent})
 
 
-@require_http_methods(["GET", "POST"])
-@permission_required("uploads.add_upload", raise_exception=True)
-def read(request: HttpRequest, pk: int) -> HttpResponse:
-    """Step 2: what was detected, the first rows, and overrides for encoding and delimiter."""
-    upload = _upload_or_404(pk)
-    if upload.status != Upload.Status.NEW:
-        return _redirect_to_step(upload)
-    if request.method == "POST":
-        form = ReadForm(request.POST, current_encoding=upload.encoding)
-        if form.is_valid():
-            try:
-                upload = services.upload_read(
-                    upload=upload,
-                    encoding=form.cleaned_data["encoding"],
-                    delimiter=form.cleaned_data["delimiter"],
-                )
-            except (FileProblem, services.UploadConflict) as exc:
-                form.add_error(None, str(exc))
-            else:
-                if not wants_partial(request):
-                    return redirect("uploads:read", pk=upload.pk)
-                form = ReadForm(
-                    initial={"encoding": upload.encoding, "delimiter": upload.delimiter},
-                    current_encoding=upload.encoding,
-                )
-    else:
-        form = ReadForm(
-            initial={"encoding": upload.encoding, "delimiter": upload.delimiter},
-            current_encoding=upload.encoding,
-        )
+def _read_form(upload: Upload, data=None) -> ReadForm:
+    """The encoding and delimiter overrides, showing what is in use when not bound."""
+    initial = {"encoding": upload.encoding, "delimiter": upload.delimiter}
+    return ReadForm(data, initial=initial, current_encoding=upload.encoding)
+
+
+def _read_page(request: HttpRequest, upload: Upload, form: ReadForm) -> HttpResponse:
     context = {
         "upload": upload,
         "form": form,
@@ -136,6 +106,48 @@ def read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("uploads.add_upload", raise_exception=True)
+def read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2: what was detected, the first rows, and overrides for encoding and delimiter."""
+    upload = _upload_or_404(pk)
+    if upload.status != Upload.Status.NEW:
+        return _redirect_to_step(upload)
+    if request.method == "GET":
+        return _read_page(request, upload, _read_form(upload))
+    form = _read_form(upload, request.POST)
+    if form.is_valid():
+        try:
+            upload = services.upload_read(
+                upload=upload,
+                encoding=form.cleaned_data["encoding"],
+                delimiter=form.cleaned_data["delimiter"],
+            )
+        except (FileProblem, services.UploadConflict) as exc:
+            form.add_error(None, str(exc))
+        else:
+            if not wants_partial(request):
+                return redirect("uploads:read", pk=upload.pk)
+            form = _read_form(upload)
+    return _read_page(request, upload, form)
+
+
+def _mapping_form(request: HttpRequest, upload: Upload, importer) -> tuple[MappingForm, dict]:
+    """The mapping form (posted, being edited, or as saved) and the mapping its sample shows."""
+    kwargs = {"importer": importer, "header": upload.headers}
+    if request.method == "POST":
+        form = MappingForm(request.POST, **kwargs)
+        form.is_valid()
+        return form, form.mapping() if hasattr(form, "cleaned_data") else upload.mapping
+    if "name_source" in request.GET:
+        # The mapping being edited (htmx refresh of the sample), not yet saved.
+        form = MappingForm(request.GET, **kwargs)
+        form.is_valid()
+        return form, form.mapping()
+    form = MappingForm(initial=MappingForm.initial_for(importer, upload.mapping), **kwargs)
+    return form, upload.mapping
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("uploads.add_upload", raise_exception=True)
 def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 3: a column, a fixed value or nothing for each field; the first rows as they
     would be imported (refreshed as the mapping changes)."""
@@ -145,24 +157,13 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
     if upload.error_message or not upload.headers:
         return redirect("uploads:read", pk=upload.pk)
     importer = IMPORTERS[upload.object_type]
-    kwargs = {"importer": importer, "header": upload.headers}
-    mapping = upload.mapping
-    if request.method == "POST":
-        form = MappingForm(request.POST, **kwargs)
-        if form.is_valid():
-            try:
-                upload = background.upload_set_mapping(upload=upload, mapping=form.mapping())
-            except services.UploadConflict as exc:
-                messages.error(request, str(exc))
-            return redirect("uploads:detail", pk=upload.pk)
-        mapping = form.mapping() if hasattr(form, "cleaned_data") else mapping
-    elif "name_source" in request.GET:
-        # The mapping being edited (htmx refresh of the sample), not yet saved.
-        form = MappingForm(request.GET, **kwargs)
-        form.is_valid()
-        mapping = form.mapping()
-    else:
-        form = MappingForm(initial=MappingForm.initial_for(importer, mapping), **kwargs)
+    form, mapping = _mapping_form(request, upload, importer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = background.upload_set_mapping(upload=upload, mapping=form.mapping())
+        except services.UploadConflict as exc:
+            messages.error(request, str(exc))
+        return redirect("uploads:detail", pk=upload.pk)
     context = {
         "upload": upload,
         "form": form,

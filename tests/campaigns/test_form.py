@@ -64,6 +64,19 @@ def test_link_with_audience_prefills_without_javascript(marketer_client, email, 
     )
 
 
+@pytest.mark.parametrize("audience", ["sms", "nope", "0"])
+def test_link_with_an_audience_of_another_channel_or_none_starts_empty(
+    marketer_client, email, sms, vip_setup, audience
+):
+    sms_audience = make_audience(sms, name="SMS fans", include=[make_segment(sms, name="Fans")])
+    value = sms_audience.pk if audience == "sms" else audience
+    url = reverse("campaigns:create") + f"?channel=email&audience={value}"
+    response = marketer_client.get(url)
+    assert response.status_code == 200
+    assert response.context["form"]["audience"].value() == ""
+    assert 'data-picker-mark="include" checked' not in response.content.decode()
+
+
 def test_another_audience_replaces_prefilled_but_keeps_own_additions(
     marketer_client, email, vip_setup
 ):
