@@ -88,9 +88,9 @@ def _interleaved_samples(*fns, rounds: int = 25) -> list[list[float]]:
 
 
 def _paired_ratio(timed: list[float], baseline: list[float]) -> float:
-    """Median of the per-round ratios: each sample against the baseline timed just after it,
-    so a burst of load from elsewhere moves both sides of one ratio, not one side of the
-    medians."""
+    """Median of the per-round ratios: each sample against the baseline timed in the same
+    round, so a burst of load from elsewhere moves both sides of one ratio, not one side of
+    the medians."""
     return statistics.median(t / b for t, b in zip(timed, baseline, strict=True))
 
 
