@@ -73,8 +73,8 @@ def _fill(channel: Channel, n: int, rng: random.Random, seen: set[str]) -> list[
     return ids
 
 
-def _interleaved_medians(*fns, rounds: int = 25) -> list[float]:
-    """Median ms of each, timed alternately so that load from other processes on a shared
+def _interleaved_samples(*fns, rounds: int = 25) -> list[list[float]]:
+    """Ms of each per round, timed alternately so that load from other processes on a shared
     machine weighs on all alike (the ratios are the figures that matter)."""
     for fn in fns * 2:
         fn()  # warm-up
@@ -84,7 +84,14 @@ def _interleaved_medians(*fns, rounds: int = 25) -> list[float]:
             start = time.perf_counter()
             fn()
             timed.append((time.perf_counter() - start) * 1000)
-    return [statistics.median(timed) for timed in samples]
+    return samples
+
+
+def _paired_ratio(timed: list[float], baseline: list[float]) -> float:
+    """Median of the per-round ratios: each sample against the baseline timed in the same
+    round, so a burst of load from elsewhere moves both sides of one ratio, not one side of
+    the medians."""
+    return statistics.median(t / b for t, b in zip(timed, baseline, strict=True))
 
 
 def run() -> None:
@@ -133,14 +140,20 @@ def run() -> None:
         if label == "exact_id":
             assert q.encode() in ours_response.content
         # The floor is timed between the two for each search, so its ratio is from the same moment.
-        ours, theirs, floor = _interleaved_medians(
+        ours_ms, theirs_ms, floor_ms = _interleaved_samples(
             lambda url=ours_url: client.get(url, headers=htmx),
             lambda url=admin_url: admin.get(url),
             lambda: client.get(floor_url),
         )
+        ours, theirs, floor = map(statistics.median, (ours_ms, theirs_ms, floor_ms))
         report(f"segments.search_{label}.floor", floor, "ms", floor, "floor")
         report(f"segments.search_{label}.partial", ours, "ms", floor, "floor")
         report(f"segments.search_{label}.admin_changelist", theirs, "ms", floor, "floor")
+        print(
+            f"segments.search_{label}.partial_paired: "
+            f"{_paired_ratio(ours_ms, floor_ms):,.2f}x vs floor (median of per-round ratios)",
+            flush=True,
+        )
         # The headline ratio: how many times faster than the admin's changelist search.
         print(
             f"segments.search_{label}.speedup_vs_admin: {theirs / ours:,.2f}x "

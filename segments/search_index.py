@@ -6,6 +6,7 @@ Segment ID) with a pg_trgm GIN index. The column is not a model field: the datab
 """
 
 import sqlite3
+from collections.abc import Callable
 
 from django.db import connections
 from django.db.models import Expression, Q, QuerySet, TextField, Value
@@ -41,13 +42,13 @@ class SegmentSearchQuerySet(QuerySet):
     (which, with few matches, reads every segment of the channel to fill one page).
     """
 
-    _count_queryset: QuerySet | None = None
+    _counter: Callable[[], int] | None = None
     _few_matches_queryset: QuerySet | None = None
     _known_count: int | None = None
 
     def count(self) -> int:
-        if self._count_queryset is not None and self._result_cache is None:
-            self._known_count = self._count_queryset.count()
+        if self._counter is not None and self._result_cache is None:
+            self._known_count = self._counter()
             return self._known_count
         return super().count()
 
@@ -78,6 +79,19 @@ def fts_matches(channel_id: int, query: str) -> RawSQL:
     return RawSQL(
         "SELECT rowid FROM segments_segment_fts WHERE segments_segment_fts MATCH %s", [match]
     )
+
+
+def fts_count(alias: str, channel_id: int, query: str) -> int:
+    """How many of the channel's segments contain `query` in name or Segment ID (SQLite).
+
+    Counted in the index alone: its rows are the table's rows (triggers keep them in step),
+    so this skips reading every matched row of the table, which is most of a large count.
+    """
+    raw = fts_matches(channel_id, query)
+    sql = "SELECT COUNT(*) FROM segments_segment_fts WHERE segments_segment_fts MATCH %s"
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, raw.params)
+        return cursor.fetchone()[0]
 
 
 def filter_by_text(qs: QuerySet, query: str, *, channel_id: int) -> QuerySet:

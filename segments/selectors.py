@@ -1,12 +1,19 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import connections, router
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from channels_app.models import Channel
 from segments.models import Segment
-from segments.search_index import SegmentSearchQuerySet, filter_by_text, fts_matches, uses_fts
+from segments.search_index import (
+    SegmentSearchQuerySet,
+    filter_by_text,
+    fts_count,
+    fts_matches,
+    uses_fts,
+)
 
 STATUS_CHOICES = [
     ("all", "All"),
@@ -73,7 +80,11 @@ def segment_search(
         # The index already limits matches to the channel: counting from it alone is several
         # times faster than letting SQLite walk the channel's (channel, name) index.
         matches = Segment.objects.filter(pk__in=fts_matches(channel.pk, query), **status_filter)
-        result._count_queryset = matches
+        if status_filter:
+            result._counter = matches.count
+        else:
+            # No filter on the table's columns: the index alone answers the count.
+            result._counter = partial(fts_count, result.db, channel.pk, query)
         # The index's matches are already the channel's: without the channel filter SQLite
         # reads the matched rows and sorts them, instead of walking the channel in name order.
         result._few_matches_queryset = matches.order_by(*result.query.order_by)

@@ -38,6 +38,35 @@ def test_index_follows_create_rename_bulk_writes_and_delete(email, sms):
     assert names(email, "buyers") == []
 
 
+def test_counts_follow_create_rename_bulk_writes_and_delete(email, sms):
+    def counted(channel, query, **kw):
+        results = segment_search(channel=channel, query=query, **kw)
+        return results.count(), len(list(results))
+
+    segment = make_segment(email, name="Spring openers", external_id="SP-1")
+    make_segment(sms, name="Other openers")
+    assert counted(email, "openers") == (1, 1)
+    segment_update(segment=segment, name="Autumn clickers", external_id="AU-1", link="")
+    assert counted(email, "openers") == (0, 0)
+    assert counted(email, "au-1") == (1, 1)
+    Segment.objects.bulk_create(
+        [
+            Segment(channel=email, name=f"Imported buyers {i}", external_id=f"IMP{i}")
+            for i in range(3)
+        ]
+    )
+    Segment.objects.filter(external_id="IMP2").update(name="Renamed in bulk", is_active=False)
+    assert counted(email, "imported") == (2, 2)
+    assert counted(email, "in bulk") == (1, 1)
+    assert counted(email, "in bulk", status="active") == (0, 0)
+    assert counted(email, "in bulk", status="inactive") == (1, 1)
+    Segment.objects.filter(channel=email, name__startswith="Imported").update(channel=sms)
+    assert counted(email, "imported") == (0, 0)
+    assert counted(sms, "imported") == (2, 2)
+    segment_delete(segment=segment)
+    assert counted(email, "clickers") == (0, 0)
+
+
 def test_search_stays_within_the_channel_and_counts_match_rows(email, sms, make_many):
     make_many(email, 30, prefix="Shared")
     make_many(sms, 40, prefix="Shared")

@@ -54,6 +54,21 @@ def test_tab_lists_the_channel_segments_with_their_details(marketer_client, emai
     assert f'hx-get="{list_url(email)}"' in html
 
 
+@pytest.mark.parametrize(
+    ("when", "shown", "title"),
+    [
+        ((2026, 3, 5, 9, 7), "5 Mar 2026", "5 Mar 2026, 09:07"),
+        ((2025, 12, 31, 23, 59), "31 Dec 2025", "31 Dec 2025, 23:59"),
+    ],
+)
+def test_row_shows_when_it_was_last_updated(marketer_client, email, when, shown, title):
+    segment = make_segment(email, name="Dated")
+    stamp = timezone.make_aware(timezone.datetime(*when))
+    Segment.objects.filter(pk=segment.pk).update(updated_at=stamp)
+    html = marketer_client.get(list_url(email)).content.decode()
+    assert f'<time datetime="{stamp.isoformat()}" title="{title}">{shown}</time>' in html
+
+
 def test_search_partial_returns_only_the_results_region(marketer_client, email, htmx_headers):
     make_segment(email, name="Winter buyers", external_id="W1")
     make_segment(email, name="Summer buyers", external_id="S1")
