@@ -4,7 +4,7 @@ import pytest
 from django.test import Client, override_settings
 
 from integrations.klaviyo import client as klaviyo_client
-from tests.factories import ensure_default_channels, make_marketer, make_viewer
+from tests.factories import ensure_default_channels, make_marketer, make_segment, make_viewer
 
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -86,3 +86,24 @@ def viewer_client(viewer):
 def htmx_headers():
     """Headers htmx sends with a request that swaps a region of the page."""
     return {"HX-Request": "true", "HX-Current-URL": "http://testserver/"}
+
+
+# Segments of the picker's tests (segments/, audiences/).
+@pytest.fixture
+def vip(email):
+    return make_segment(email, name="VIP", external_id="seg-vip")
+
+
+@pytest.fixture
+def repeat(email):
+    return make_segment(email, name="Repeat buyers")
+
+
+@pytest.fixture
+def unsub(email):
+    return make_segment(email, name="Unsubscribed 90d")
+
+
+@pytest.fixture
+def sms_segment(sms):
+    return make_segment(sms, name="SMS VIP")
