@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from channels_app.models import Channel
 from integrations.uploads.reading import NO_DATA_ROWS, CsvFile, FileProblem, clean
@@ -19,6 +19,7 @@ from segments.bulk import (
     ACTIVE_WORDS,
     EXTERNAL_ID_MAX,
     NAME_MAX,
+    BulkResult,
     RowProblem,
     SegmentRow,
     link_check,
@@ -54,14 +55,9 @@ class RowError:
 
 
 @dataclass
-class ImportResult:
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    invalid: int = 0
-    written: bool = False  # changes were committed
-    rejected: bool = False  # all-or-nothing: invalid rows, so nothing was written
+class ImportResult(BulkResult):
+    """The bulk write's counts, plus the invalid rows for the error report."""
+
     errors: "ErrorSpool" = field(default_factory=lambda: ErrorSpool())
 
     @property
@@ -277,13 +273,8 @@ class SegmentImporter(Importer):
         )
         if done.total == 0:
             raise FileProblem(NO_DATA_ROWS)
-        result.total, result.invalid = done.total, done.invalid
-        result.created, result.updated, result.unchanged = (
-            done.created,
-            done.updated,
-            done.unchanged,
-        )
-        result.written, result.rejected = done.written, done.rejected
+        for counted in fields(BulkResult):
+            setattr(result, counted.name, getattr(done, counted.name))
         return result
 
 
