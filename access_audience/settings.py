@@ -177,6 +177,8 @@ TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 USE_THOUSAND_SEPARATOR = False
+# One date-and-time format for every template and the admin (access_audience/formats/en).
+FORMAT_MODULE_PATH = ["access_audience.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
-from channels_app.selectors import channel_overview_list
+from access_audience.home import start_of_day
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,8 @@ RETRY_AFTER_SECONDS = 5
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"overview": channel_overview_list()})
+    """The start of the day: the week's campaigns, what needs attention, the latest runs."""
+    return render(request, "home.html", {"day": start_of_day(request.user)})
 
 
 @login_not_required

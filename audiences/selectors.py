@@ -1,11 +1,20 @@
 """Reads of audiences, shaped so each page runs a fixed number of queries."""
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
+from segments.selectors import segment_flagged_list, segment_flagged_q
 
 
 def _segments() -> QuerySet[Segment]:
@@ -86,3 +95,29 @@ def audience_options(*, channel: Channel) -> QuerySet[Audience]:
 
 def channel_has_segments(*, channel: Channel) -> bool:
     return Segment.objects.filter(channel=channel).exists()
+
+
+# ---- Audiences that need a look (the home page's "needs attention") --------------------------
+
+
+def audience_flagged_list(*, limit: int = 10) -> list[Audience]:
+    """Audiences including or excluding an inactive or "not in Klaviyo" segment, the most
+    recently changed first, with those segments as `.flagged_inclusions` and
+    `.flagged_exclusions` (three queries at any size: the limit bounds the rows)."""
+    flagged = segment_flagged_q("segment")
+    uses = Exists(
+        Audience.inclusion_segments.through.objects.filter(flagged, audience=OuterRef("pk"))
+    ) | Exists(Audience.exclusion_segments.through.objects.filter(flagged, audience=OuterRef("pk")))
+    return list(
+        Audience.objects.filter(uses)
+        .select_related("channel")
+        .prefetch_related(
+            Prefetch(
+                "inclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_inclusions"
+            ),
+            Prefetch(
+                "exclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_exclusions"
+            ),
+        )
+        .order_by("-updated_at", "-pk")[:limit]
+    )

@@ -2,7 +2,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from audiences.models import Audience
@@ -10,6 +10,7 @@ from campaigns.models import Campaign
 from campaigns.targeting import Changes, Definition, changes
 from channels_app.models import Channel
 from segments.models import Segment
+from segments.selectors import segment_flagged_list, segment_flagged_q
 
 _ID_ONLY = Segment.objects.only("id")
 
@@ -246,3 +247,45 @@ def audience_choices(channel: Channel | None) -> QuerySet[Audience]:
     if channel is None:
         return Audience.objects.none()
     return Audience.objects.filter(channel=channel).order_by("name")
+
+
+# ---- The week ahead (the home page) ----------------------------------------------------------
+
+UPCOMING_STATUSES = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+
+
+def campaign_upcoming_list(*, now: datetime, days: int = 7, limit: int = 50) -> list[Campaign]:
+    """Draft and scheduled campaigns whose send time falls in the next `days` days, soonest
+    first, with their channel (one query on the send time index, at most `limit` rows)."""
+    return list(
+        Campaign.objects.filter(
+            status__in=UPCOMING_STATUSES,
+            send_at__gte=now,
+            send_at__lt=now + timedelta(days=days),
+        )
+        .select_related("channel")
+        .order_by("send_at", "pk")[:limit]
+    )
+
+
+def campaign_flagged_list(*, now: datetime, limit: int = 10) -> list[Campaign]:
+    """Scheduled campaigns still to send that include or exclude an inactive or "not in
+    Klaviyo" segment, soonest first, with those segments as `.flagged_inclusions` and
+    `.flagged_exclusions` (three queries at any size: the limit bounds the rows)."""
+    flagged = segment_flagged_q("segment")
+    uses = Exists(
+        Campaign.inclusion_segments.through.objects.filter(flagged, campaign=OuterRef("pk"))
+    ) | Exists(Campaign.exclusion_segments.through.objects.filter(flagged, campaign=OuterRef("pk")))
+    return list(
+        Campaign.objects.filter(uses, status=Campaign.Status.SCHEDULED, send_at__gte=now)
+        .select_related("channel")
+        .prefetch_related(
+            Prefetch(
+                "inclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_inclusions"
+            ),
+            Prefetch(
+                "exclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_exclusions"
+            ),
+        )
+        .order_by("send_at", "pk")[:limit]
+    )

@@ -3,7 +3,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from channels_app.models import Channel
-from channels_app.selectors import channel_has_data, channel_overview_list
+from channels_app.selectors import channel_count_list, channel_has_data
 from channels_app.services import ChannelInUse, channel_delete
 
 
@@ -16,7 +16,7 @@ class ChannelAdmin(admin.ModelAdmin):
     actions = None  # no bulk delete: each deletion is checked on its own
 
     def get_queryset(self, request):
-        return channel_overview_list()
+        return channel_count_list()
 
     @admin.display(description="Segments", ordering="segment_count")
     def segment_count(self, obj: Channel) -> int:

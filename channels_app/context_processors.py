@@ -10,6 +10,8 @@ def navigation(request: HttpRequest) -> dict:
     if getattr(request, "htmx", False) and not request.htmx.boosted:
         # Partials never render the navigation.
         return {}
+    if not request.user.has_perm("channels_app.view_channel"):
+        return {}  # a user in no group sees no channel, not even its name
     match = getattr(request, "resolver_match", None)
     slug = match.kwargs.get("channel_slug") if match else None
     channels = channels_for_request(request)

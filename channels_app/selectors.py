@@ -1,4 +1,4 @@
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from channels_app.models import Channel
@@ -42,14 +42,25 @@ def _count(relation: str, **filters) -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
-def channel_overview_list() -> QuerySet[Channel]:
-    """Every channel with its segment, active segment, audience and campaign counts (one query)."""
+def channel_count_list() -> QuerySet[Channel]:
+    """Every channel with its segment, audience and campaign counts (one query, counting whole
+    tables: for the admin's channel list, not for pages everyone opens)."""
     return Channel.objects.annotate(
         segment_count=_count("segments"),
-        active_segment_count=_count("segments", is_active=True),
         audience_count=_count("audiences"),
         campaign_count=_count("campaigns"),
     )
+
+
+def _has(relation: str) -> Exists:
+    model = Channel._meta.get_field(relation).related_model
+    return Exists(model.objects.filter(channel=OuterRef("pk")))
+
+
+def channel_overview_list() -> QuerySet[Channel]:
+    """Every channel with whether it has segments and audiences yet (one query; an index probe
+    per channel and relation, never a count of a whole table)."""
+    return Channel.objects.annotate(has_segments=_has("segments"), has_audiences=_has("audiences"))
 
 
 def channel_has_data(channel: Channel) -> bool:

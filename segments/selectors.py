@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import connections, router
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from channels_app.models import Channel
 from segments.models import Segment
@@ -230,3 +230,22 @@ def segment_picker_page(
         qs = qs.exclude(pk__in=exclude_ids)
     page = list(qs[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
+
+
+# ---- Segments that need a look (the home page's "needs attention") ---------------------------
+
+
+def segment_flagged_q(prefix: str = "") -> Q:
+    """Inactive, or marked "not in Klaviyo" by the last sync: a segment an audience or a
+    scheduled campaign should not rely on. `prefix` reaches it through a relation."""
+    at = f"{prefix}__" if prefix else ""
+    return Q(**{f"{at}is_active": False}) | Q(**{f"{at}klaviyo_missing_since__isnull": False})
+
+
+def segment_flagged_list() -> QuerySet[Segment]:
+    """The flagged segments, names only (for prefetching onto the rows that use them)."""
+    return (
+        Segment.objects.filter(segment_flagged_q())
+        .only("pk", "name", "is_active", "klaviyo_missing_since", "channel_id")
+        .order_by("name", "pk")
+    )

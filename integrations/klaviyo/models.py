@@ -128,7 +128,8 @@ class SyncRun(models.Model):
     @property
     def started_by_label(self) -> str:
         if self.trigger == self.Trigger.COMMAND:
-            return "manage.py sync_klaviyo"
+            # Marketers read this: the scheduled sync an administrator set up, not a command.
+            return "Scheduled sync"
         return self.started_by.get_username() if self.started_by else "a deleted user"
 
 

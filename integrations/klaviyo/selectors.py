@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from channels_app.models import Channel
 from integrations.klaviyo.models import KlaviyoAccount, SyncRun, SyncRunChannel
@@ -104,3 +105,23 @@ def channel_last_result(*, channel: Channel) -> SyncRunChannel | None:
     if result is not None:
         sync_runs_as_shown([result.run])
     return result
+
+
+# ---- Recent and failed runs (the home page) --------------------------------------------------
+
+
+def sync_run_recent_list(*, limit: int = 5) -> list[SyncRun]:
+    """The latest runs with each channel's counts, stale ones shown failed (two queries)."""
+    return sync_runs_as_shown(list(sync_run_list()[:limit]))
+
+
+def sync_run_failed_list(*, since: datetime, limit: int = 5) -> list[SyncRun]:
+    """Runs queued since `since` that failed, or whose worker stopped (shown failed), newest
+    first (two queries)."""
+    stale_before = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+    runs = sync_run_list().filter(
+        Q(status=SyncRun.Status.FAILED)
+        | Q(status__in=SyncRun.ACTIVE_STATUSES, heartbeat_at__lt=stale_before),
+        created_at__gte=since,
+    )
+    return sync_runs_as_shown(list(runs[:limit]))

@@ -2,7 +2,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from integrations.uploads.files import csv_file_for, progress_path
@@ -103,3 +103,23 @@ def upload_sample(upload: Upload, *, size: int = 10) -> list[Row]:
     except (FileProblem, OSError):
         return rows
     return rows
+
+
+# ---- Recent and failed uploads (the home page) -----------------------------------------------
+
+
+def upload_recent_list(*, limit: int = 5) -> list[Upload]:
+    """The latest uploads, those whose worker stopped shown failed (one query)."""
+    return uploads_as_shown(list(upload_list()[:limit]))
+
+
+def upload_failed_list(*, since: datetime, limit: int = 5) -> list[Upload]:
+    """Uploads since `since` that failed, or whose worker stopped (shown failed), newest first
+    (one query)."""
+    candidates = upload_list().filter(
+        Q(status=Upload.Status.FAILED)
+        | Q(status__in=Upload.RUNNING, updated_at__lt=upload_stale_cutoff()),
+        created_at__gte=since,
+    )
+    shown = uploads_as_shown(list(candidates[:limit]))
+    return [upload for upload in shown if upload.status == Upload.Status.FAILED]

@@ -2,40 +2,7 @@ import pytest
 from django.db import OperationalError
 from django.urls import reverse
 
-from tests.factories import make_audience, make_campaign, make_segment
-
 pytestmark = pytest.mark.django_db
-
-
-def test_home_shows_each_channel_with_counts(marketer_client, email, sms):
-    for i in range(3):
-        make_segment(email, name=f"Seg {i}", is_active=i != 0)
-    segment = make_segment(email, name="Other")
-    make_audience(email, include=[segment])
-    make_campaign(email)
-    response = marketer_client.get(reverse("home"))
-    overview = {c.slug: c for c in response.context["overview"]}
-    assert overview["email"].segment_count == 4
-    assert overview["email"].active_segment_count == 3
-    assert overview["email"].audience_count == 1
-    assert overview["email"].campaign_count == 1
-    assert overview["sms"].segment_count == 0
-    html = response.content.decode()
-    assert "No segments yet" in html  # SMS and Meta say what to do next
-    assert html.count("upload a CSV") == 2
-
-
-@pytest.mark.parametrize("size", [2, 40])
-def test_home_runs_a_fixed_number_of_queries(
-    marketer_client, email, sms, size, django_assert_num_queries
-):
-    for i in range(size):
-        segment = make_segment(email if i % 2 else sms)
-        make_audience(segment.channel, include=[segment])
-        make_campaign(segment.channel)
-    # session, user, user and group permissions (navigation), channels, the overview
-    with django_assert_num_queries(6):
-        marketer_client.get(reverse("home"))
 
 
 def test_new_channel_appears_everywhere_without_code(marketer_client, channels):

@@ -40,7 +40,7 @@ def test_syncs_the_given_channels_in_the_foreground_with_progress(connected, ema
     assert connected.data_requests == 3  # fetched once for both channels
     run = SyncRun.objects.get()
     assert run.trigger == "command" and run.status == "succeeded"
-    assert run.started_by_label == "manage.py sync_klaviyo"
+    assert run.started_by_label == "Scheduled sync"
 
 
 def test_without_options_it_syncs_the_channels_switched_on(connected, email, sms):

@@ -294,3 +294,31 @@ def test_permission_matrix(shared_world, route):
                     f"{response.get('Location', '')}"
                 )
     assert not holes, "\n".join(holes)
+
+
+# A logged-in user in no group holds no view permission: every page behind one is refused, and
+# the home page (which any logged-in user may open) shows no channel's name or data.
+NO_GROUP_OPEN = {"", "accounts/password_change/", "accounts/password_change/done/"}
+
+
+def test_a_user_in_no_group_reads_nothing(shared_world):
+    from tests.security.conftest import make_role_user
+
+    client = Client()
+    client.force_login(make_role_user("nogroup"))
+    holes = []
+    for route in ROUTES:
+        expected = expected_for(route)
+        public = expected["anonymous"][0] == OK_200
+        if public or route.startswith("admin/") or expected["viewer"][0] != OK_200:
+            continue  # the admin and public pages have their own rows; writes are refused anyway
+        url = concrete_url(route, shared_world)
+        response = client.get(url)
+        want = 200 if route in NO_GROUP_OPEN else 403
+        if response.status_code != want:
+            holes.append(f"GET {url}: expected {want}, got {response.status_code}")
+    home = client.get("/").content.decode()
+    for leak in (shared_world.channels["email"].name, shared_world.campaign.name, "/channels/"):
+        if leak in home:
+            holes.append(f"the home page shows {leak!r}")
+    assert not holes, "\n".join(holes)

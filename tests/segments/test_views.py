@@ -57,8 +57,8 @@ def test_tab_lists_the_channel_segments_with_their_details(marketer_client, emai
 @pytest.mark.parametrize(
     ("when", "shown", "title"),
     [
-        ((2026, 3, 5, 9, 7), "5 Mar 2026", "5 Mar 2026, 09:07"),
-        ((2025, 12, 31, 23, 59), "31 Dec 2025", "31 Dec 2025, 23:59"),
+        ((2026, 3, 5, 9, 7), "5 Mar 2026", "5 Mar 2026, 09:07 UTC"),
+        ((2025, 12, 31, 23, 59), "31 Dec 2025", "31 Dec 2025, 23:59 UTC"),
     ],
 )
 def test_row_shows_when_it_was_last_updated(marketer_client, email, when, shown, title):
