@@ -53,7 +53,9 @@ run: install .env
 
 # Tests never read .env: they set their own environment (tests/environment.py).
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ -d build/screenshots ]; then echo "Screenshots of every page (1280 and 390 px): build/screenshots/"; fi; \
+	  exit $$status
 
 test-browser: install-dev
 	REQUIRE_BROWSER=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)

@@ -15,6 +15,40 @@
   }
   window.accessAudience = { toast: toast };
 
+  // ---- Phones and keyboards ------------------------------------------------------------------
+  // With this script running, narrow screens put the navigation behind the Menu button
+  // (static/css/app.css); without it the navigation stays open.
+  document.documentElement.classList.add("js");
+  function setNavOpen(toggle, open) {
+    var bar = toggle.closest(".topbar");
+    if (bar) bar.classList.toggle("nav-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-nav-toggle]");
+    if (toggle) setNavOpen(toggle, toggle.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("[data-nav-toggle][aria-expanded=true]").forEach(function (toggle) {
+      setNavOpen(toggle, false);
+      toggle.focus();
+    });
+  });
+  // A region that scrolls sideways (a wide table on a phone) must be reachable by keyboard.
+  function focusableScrollers(root) {
+    (root || document).querySelectorAll(".table-wrap").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusableScrollers(); });
+  window.addEventListener("resize", function () { focusableScrollers(); });
+  document.addEventListener("htmx:afterSettle", function () { focusableScrollers(); });
+
   // Forms and buttons that need a second thought: <form data-confirm="Delete …?">.
   document.addEventListener("submit", function (event) {
     var form = event.target;
