@@ -58,7 +58,9 @@ test: install-dev
 	  exit $$status
 
 test-browser: install-dev
-	REQUIRE_BROWSER=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)
+	@REQUIRE_BROWSER=1 $(PY) -m pytest -m browser $(PYTEST_ARGS); status=$$?; \
+	  if [ -d build/screenshots ]; then echo "Screenshots of every page (1280 and 390 px): build/screenshots/"; fi; \
+	  exit $$status
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -161,6 +161,13 @@ class Marketer(HttpUser):
         slugs = [s for s, c in CHANNELS.items() if c["toggle"] or not toggle]
         return random.choice(slugs)
 
+    @task(2)
+    def open_home(self) -> None:
+        # The start of the day: marketers come back to it between other work.
+        with self.client.get("/", name="home", catch_response=True) as r:
+            if _check(r, must="X-CSRFToken"):
+                self._remember_csrf(r.text)
+
     @task(4)
     def browse_segments(self, slug: str = "") -> None:
         slug = slug or self._channel()

@@ -56,9 +56,7 @@ def test_campaign_from_an_audience_with_ad_hoc_changes(
     page.get_by_role("button", name="Save campaign").click()
 
     expect(page.get_by_role("heading", name="Black Friday VIP")).to_be_visible()
-    expect(
-        page.get_by_text("Fri 27 Nov", exact=False).or_(page.get_by_text("Friday 27 November 2026"))
-    ).to_be_visible()
+    expect(page.get_by_text("27 Nov 2026, 09:00 UTC", exact=False)).to_be_visible()
     changes = page.locator("dl.targeting").nth(1)
     expect(changes).to_contain_text("Added exclusions")
     expect(changes).to_contain_text("Churn risk")

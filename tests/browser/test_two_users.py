@@ -171,7 +171,7 @@ def test_second_campaign_save_from_an_old_form_is_refused_and_keeps_the_input(
     )
     expect(conflict).to_contain_text("Your changes were not saved and are still below.")
     expect(conflict).to_contain_text(
-        "Their version: Scheduled, send time 4 Dec 2026, 09:00, audience “VIP Customers”."
+        "Their version: Scheduled, send time 4 Dec 2026, 09:00 UTC, audience “VIP Customers”."
     )
     expect(conflict).to_contain_text(
         "Their targeting: Contacts in VIP, except those in Unsubscribed 90d."
