@@ -1,20 +1,12 @@
 """Reads of audiences, shaped so each page runs a fixed number of queries."""
 
-from django.db.models import (
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    QuerySet,
-    Subquery,
-)
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
-from segments.selectors import segment_flagged_list, segment_flagged_q
+from segments.selectors import segment_flagged_list
 
 
 def _segments() -> QuerySet[Segment]:
@@ -100,18 +92,20 @@ def channel_has_segments(*, channel: Channel) -> bool:
 # ---- Audiences that need a look (the home page's "needs attention") --------------------------
 
 
-def audience_flagged_list(*, limit: int = 10) -> list[Audience]:
-    """Audiences including or excluding an inactive or "not in Klaviyo" segment, with those
-    segments as `.flagged_inclusions` and `.flagged_exclusions` (three queries at any size: the
-    limit bounds the rows; newest first by primary key, which an index serves without sorting
-    every audience)."""
-    flagged = segment_flagged_q("segment")
-    uses = Exists(
-        Audience.inclusion_segments.through.objects.filter(flagged, audience=OuterRef("pk"))
-    ) | Exists(Audience.exclusion_segments.through.objects.filter(flagged, audience=OuterRef("pk")))
-    return list(
-        Audience.objects.filter(uses)
-        .select_related("channel")
+# How many of the newest audiences "needs attention" looks through: a bound, so the check
+# costs the same whatever the number of audiences or segments.
+FLAGGED_CANDIDATES = 200
+
+
+def audience_flagged_list(
+    *, limit: int = 10, candidates: int = FLAGGED_CANDIDATES
+) -> list[Audience]:
+    """Of the `candidates` newest audiences, those that include or exclude an inactive or "not
+    in Klaviyo" segment, newest first, with those segments as `.flagged_inclusions` and
+    `.flagged_exclusions`. Three queries, each bounded by `candidates` (the flagged segments are
+    looked up by the candidates' ids, never by scanning every segment)."""
+    newest = (
+        Audience.objects.select_related("channel")
         .prefetch_related(
             Prefetch(
                 "inclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_inclusions"
@@ -120,5 +114,6 @@ def audience_flagged_list(*, limit: int = 10) -> list[Audience]:
                 "exclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_exclusions"
             ),
         )
-        .order_by("-pk")[:limit]
+        .order_by("-pk")[:candidates]
     )
+    return [a for a in newest if a.flagged_inclusions or a.flagged_exclusions][:limit]

@@ -372,8 +372,9 @@ class SyncFlow:
         panel = f"{base}/integrations/klaviyo/channels/{SYNC_CHANNEL}/"
         if self.state == "start":
             page = rec.send(s, "GET", f"{base}/channels/{SYNC_CHANNEL}/segments/", "sync.tab")
-            if page is None or "Sync from Klaviyo" not in page.text:
-                return self._fail("no Sync from Klaviyo button on the Segments tab")
+            # The tab loads its Klaviyo panel (with the button) by URL.
+            if page is None or 'id="klaviyo-sync-panel"' not in page.text:
+                return self._fail("no Klaviyo panel on the Segments tab")
             self.times["start"] = time.monotonic()
             response = rec.send(
                 s,

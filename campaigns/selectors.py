@@ -2,7 +2,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from audiences.models import Audience
@@ -10,7 +10,7 @@ from campaigns.models import Campaign
 from campaigns.targeting import Changes, Definition, changes
 from channels_app.models import Channel
 from segments.models import Segment
-from segments.selectors import segment_flagged_list, segment_flagged_q
+from segments.selectors import segment_flagged_list
 
 _ID_ONLY = Segment.objects.only("id")
 
@@ -268,16 +268,21 @@ def campaign_upcoming_list(*, now: datetime, days: int = 7, limit: int = 50) -> 
     )
 
 
-def campaign_flagged_list(*, now: datetime, limit: int = 10) -> list[Campaign]:
-    """Scheduled campaigns still to send that include or exclude an inactive or "not in
-    Klaviyo" segment, soonest first, with those segments as `.flagged_inclusions` and
-    `.flagged_exclusions` (three queries at any size: the limit bounds the rows)."""
-    flagged = segment_flagged_q("segment")
-    uses = Exists(
-        Campaign.inclusion_segments.through.objects.filter(flagged, campaign=OuterRef("pk"))
-    ) | Exists(Campaign.exclusion_segments.through.objects.filter(flagged, campaign=OuterRef("pk")))
-    return list(
-        Campaign.objects.filter(uses, status=Campaign.Status.SCHEDULED, send_at__gte=now)
+# How many of the soonest scheduled campaigns "needs attention" looks through: a bound, so the
+# check costs the same whatever the number of campaigns or segments.
+FLAGGED_CANDIDATES = 200
+
+
+def campaign_flagged_list(
+    *, now: datetime, limit: int = 10, candidates: int = FLAGGED_CANDIDATES
+) -> list[Campaign]:
+    """Of the next `candidates` scheduled campaigns to send, those that include or exclude an
+    inactive or "not in Klaviyo" segment, soonest first, with those segments as
+    `.flagged_inclusions` and `.flagged_exclusions`. Three queries, each bounded by
+    `candidates` (the flagged segments are looked up by the candidates' ids, never by scanning
+    every segment)."""
+    soonest = (
+        Campaign.objects.filter(status=Campaign.Status.SCHEDULED, send_at__gte=now)
         .select_related("channel")
         .prefetch_related(
             Prefetch(
@@ -287,5 +292,6 @@ def campaign_flagged_list(*, now: datetime, limit: int = 10) -> list[Campaign]:
                 "exclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_exclusions"
             ),
         )
-        .order_by("send_at", "pk")[:limit]
+        .order_by("send_at", "pk")[:candidates]
     )
+    return [c for c in soonest if c.flagged_inclusions or c.flagged_exclusions][:limit]
