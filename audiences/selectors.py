@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
-from segments.selectors import segment_flagged_list
+from segments.selectors import segment_flagged_list, segment_flagged_users
 
 
 def _segments() -> QuerySet[Segment]:
@@ -102,10 +102,20 @@ def audience_flagged_list(
 ) -> list[Audience]:
     """Of the `candidates` newest audiences, those that include or exclude an inactive or "not
     in Klaviyo" segment, newest first, with those segments as `.flagged_inclusions` and
-    `.flagged_exclusions`. Three queries, each bounded by `candidates` (the flagged segments are
-    looked up by the candidates' ids, never by scanning every segment)."""
-    newest = (
-        Audience.objects.select_related("channel")
+    `.flagged_exclusions`. Five queries, each bounded by `candidates` or `limit` (the flagged
+    segments are looked up by the candidates' ids, never by scanning every segment)."""
+    newest = list(Audience.objects.order_by("-pk").values_list("pk", flat=True)[:candidates])
+    flagged = segment_flagged_users(
+        through_models=[Audience.inclusion_segments.through, Audience.exclusion_segments.through],
+        owner_field="audience_id",
+        owner_ids=newest,
+    )
+    if not flagged:
+        return []
+    return list(
+        Audience.objects.filter(pk__in=flagged)
+        .select_related("channel")
+        .only("name", "channel__slug", "channel__name", "channel__position")
         .prefetch_related(
             Prefetch(
                 "inclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_inclusions"
@@ -114,6 +124,5 @@ def audience_flagged_list(
                 "exclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_exclusions"
             ),
         )
-        .order_by("-pk")[:candidates]
+        .order_by("-pk")[:limit]
     )
-    return [a for a in newest if a.flagged_inclusions or a.flagged_exclusions][:limit]

@@ -10,7 +10,7 @@ from campaigns.models import Campaign
 from campaigns.targeting import Changes, Definition, changes
 from channels_app.models import Channel
 from segments.models import Segment
-from segments.selectors import segment_flagged_list
+from segments.selectors import segment_flagged_list, segment_flagged_users
 
 _ID_ONLY = Segment.objects.only("id")
 
@@ -252,6 +252,9 @@ def audience_choices(channel: Channel | None) -> QuerySet[Audience]:
 # ---- The week ahead (the home page) ----------------------------------------------------------
 
 UPCOMING_STATUSES = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+# The home page shows a name, a channel, a status and a send time: the rest of a row (the
+# audience snapshot's JSON above all) is left in the database.
+_LISTED = ("name", "status", "send_at", "channel__slug", "channel__name", "channel__position")
 
 
 def campaign_upcoming_list(*, now: datetime, days: int = 7, limit: int = 50) -> list[Campaign]:
@@ -264,6 +267,7 @@ def campaign_upcoming_list(*, now: datetime, days: int = 7, limit: int = 50) -> 
             send_at__lt=now + timedelta(days=days),
         )
         .select_related("channel")
+        .only(*_LISTED)
         .order_by("send_at", "pk")[:limit]
     )
 
@@ -278,12 +282,25 @@ def campaign_flagged_list(
 ) -> list[Campaign]:
     """Of the next `candidates` scheduled campaigns to send, those that include or exclude an
     inactive or "not in Klaviyo" segment, soonest first, with those segments as
-    `.flagged_inclusions` and `.flagged_exclusions`. Three queries, each bounded by
-    `candidates` (the flagged segments are looked up by the candidates' ids, never by scanning
+    `.flagged_inclusions` and `.flagged_exclusions`. Five queries, each bounded by `candidates`
+    or `limit` (the flagged segments are looked up by the candidates' ids, never by scanning
     every segment)."""
-    soonest = (
+    soonest = list(
         Campaign.objects.filter(status=Campaign.Status.SCHEDULED, send_at__gte=now)
+        .order_by("send_at", "pk")
+        .values_list("pk", flat=True)[:candidates]
+    )
+    flagged = segment_flagged_users(
+        through_models=[Campaign.inclusion_segments.through, Campaign.exclusion_segments.through],
+        owner_field="campaign_id",
+        owner_ids=soonest,
+    )
+    if not flagged:
+        return []
+    return list(
+        Campaign.objects.filter(pk__in=flagged)
         .select_related("channel")
+        .only(*_LISTED)
         .prefetch_related(
             Prefetch(
                 "inclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_inclusions"
@@ -292,6 +309,5 @@ def campaign_flagged_list(
                 "exclusion_segments", queryset=segment_flagged_list(), to_attr="flagged_exclusions"
             ),
         )
-        .order_by("send_at", "pk")[:candidates]
+        .order_by("send_at", "pk")[:limit]
     )
-    return [c for c in soonest if c.flagged_inclusions or c.flagged_exclusions][:limit]

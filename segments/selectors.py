@@ -249,3 +249,20 @@ def segment_flagged_list() -> QuerySet[Segment]:
         .only("pk", "name", "is_active", "klaviyo_missing_since", "channel_id")
         .order_by("name", "pk")
     )
+
+
+def segment_flagged_users(
+    *, through_models: Iterable, owner_field: str, owner_ids: list[int]
+) -> set[int]:
+    """Which of `owner_ids` (audiences or campaigns, through their segment tables) use a flagged
+    segment: one query, looked up by the owners' ids on each table's index, so its cost follows
+    the number of owners asked about, never the number of segments."""
+    queries = [
+        model.objects.filter(segment_flagged_q("segment"), **{f"{owner_field}__in": owner_ids})
+        .values_list(owner_field, flat=True)
+        .order_by()
+        for model in through_models
+    ]
+    if not owner_ids or not queries:
+        return set()
+    return set(queries[0].union(*queries[1:]))

@@ -167,7 +167,8 @@ def test_home_runs_a_fixed_number_of_queries(
         SyncRunChannel.objects.create(run=run, channel=channel, in_progress=False)
         Upload.objects.create(channel=channel, file_name=f"{i}.csv", status="failed")
     # session, user, user and group permissions, navigation channels; then the channels (1),
-    # the week (1), flagged campaigns with their segments (3), flagged audiences (3), recent and
-    # failed syncs with their channels (2 + 2), recent and failed uploads (1 + 1).
-    with django_assert_num_queries(19):
+    # the week (1); flagged campaigns and audiences: candidates, which use flagged segments,
+    # those rows and their segments (5 + 5); recent and failed syncs with their channels
+    # (2 + 2), recent and failed uploads (1 + 1).
+    with django_assert_num_queries(23):
         marketer_client.get(reverse("home"))
