@@ -80,6 +80,17 @@ def pages(world) -> dict[str, str]:
     }
 
 
+# Buttons, menu headers and form fields a thumb must hit: at least 44 px high on a phone
+# (links inside a sentence are exempt, as WCAG's target-size rule has it).
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+  'button, summary, select, .button, '
+  + 'input:not([type=checkbox]):not([type=radio]):not([type=hidden])'
+)].filter(el => {
+  if (el.closest('[aria-hidden=true]')) return false;  // a default button for Enter, unseen
+  const box = el.getBoundingClientRect();
+  return box.width > 0 && box.height > 0 && box.height < 43.5;
+}).slice(0, 5).map(el => (el.textContent.trim() || el.name || el.tagName).slice(0, 30))"""
+
 # Pages of someone not logged in (visited after the session's cookies are cleared).
 PUBLIC_PAGES = {
     "login": "/accounts/login/",
@@ -130,6 +141,9 @@ def _sweep(page, axe: Axe, visits: dict[str, str]) -> list[str]:
                 )
                 if scroll > inner:
                     problems.append(f"{label} {url}: {scroll} px wide in a {inner} px window")
+                small = page.evaluate(SMALL_TARGETS)
+                if small:
+                    problems.append(f"{label} {url}: touch targets under 44 px: {small}")
             page.screenshot(path=folder / f"{name}.png", full_page=True)
     return problems
 
