@@ -21,6 +21,8 @@ from integrations.uploads.models import Upload
 from integrations.uploads.selectors import upload_failed_list, upload_recent_list
 
 UPCOMING_DAYS = 7
+# The week's list stops here; past it the page points to the campaign list for the rest.
+UPCOMING_LIMIT = 50
 # How far back a failed sync or upload still asks for attention.
 FAILED_WITHIN = timedelta(days=7)
 # Whoever holds none of these (a user in no group) sees no channel's data on the home page.
@@ -65,6 +67,14 @@ class StartOfDay:
         )
 
     @property
+    def week_end(self) -> datetime:
+        return self.now + timedelta(days=UPCOMING_DAYS)
+
+    @property
+    def upcoming_is_cut(self) -> bool:
+        return self.upcoming_count >= UPCOMING_LIMIT
+
+    @property
     def attention_count(self) -> int:
         return (
             len(self.flagged_campaigns)
@@ -91,7 +101,7 @@ def start_of_day(user, *, now: datetime | None = None) -> StartOfDay:
     if user.has_perm("channels_app.view_channel"):
         day.overview = list(channel_overview_list())
     if user.has_perm("campaigns.view_campaign"):
-        upcoming = campaign_upcoming_list(now=now, days=UPCOMING_DAYS)
+        upcoming = campaign_upcoming_list(now=now, days=UPCOMING_DAYS, limit=UPCOMING_LIMIT)
         day.upcoming = _by_channel(upcoming, day.overview)
         day.upcoming_count = len(upcoming)
         day.flagged_campaigns = campaign_flagged_list(now=now)

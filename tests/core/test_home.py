@@ -56,6 +56,22 @@ def test_the_week_ahead_by_channel(marketer_client, email, sms):
     html = _text(response)
     assert "Tomorrow&#x27;s email" in html and "Next month" not in html and "Yesterday" not in html
     assert 'href="/campaigns/new/"' in html and "New campaign" in html
+    assert "the campaign list shows the whole week" not in html
+
+
+def test_a_full_week_says_the_list_is_cut(marketer_client, email, monkeypatch):
+    from access_audience import home
+
+    monkeypatch.setattr(home, "UPCOMING_LIMIT", 2)
+    now = timezone.now()
+    for day in (1, 2, 3):
+        make_campaign(email, status="scheduled", send_at=now + timedelta(days=day))
+    response = marketer_client.get(reverse("home"))
+    assert response.context["day"].upcoming_count == 2
+    html = _text(response)
+    assert "These are the first 2; the campaign list shows the whole week." in html
+    week = f"?date_from={now:%Y-%m-%d}&amp;date_to={now + timedelta(days=7):%Y-%m-%d}"
+    assert f'href="/campaigns/{week}"' in html
 
 
 def test_needs_attention_lists_what_uses_inactive_or_missing_segments(marketer_client, email):
