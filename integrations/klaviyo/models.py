@@ -182,6 +182,10 @@ class SizeRun(models.Model):
         COMMAND = "command", "manage.py klaviyo_sizes"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.WAITING)
+    STALE_ERROR = (
+        "The size count stopped: its next step did not run (is the task worker running?). "
+        "Sizes counted before that are kept."
+    )
 
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger, default=Trigger.USER)

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -75,8 +74,7 @@ def size_runs_fail_stale(*, now: datetime | None = None) -> int:
             run_id,
             now=now,
             kind="unexpected",
-            error="The size count stopped: its next step did not run (is the task worker "
-            "running?). Sizes counted before that are kept.",
+            error=SizeRun.STALE_ERROR,
         )
     return len(stale)
 
@@ -396,5 +394,14 @@ def size_run_progress(run: SizeRun, *, now: datetime | None = None) -> SizeProgr
     )
 
 
-def stale_after() -> timedelta:
-    return timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+def time_left_words(progress: SizeProgress) -> str:
+    """ "about 34 minutes left", "less than a minute left", or when the rest will be counted."""
+    if progress.resumes_at is not None:
+        return f"the rest from {progress.resumes_at:%-d %b %H:%M} UTC"
+    seconds = progress.time_left.total_seconds() if progress.time_left else 0
+    if seconds < 60:
+        return "less than a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''} left"
+    return f"about {round(minutes / 60)} hours left"

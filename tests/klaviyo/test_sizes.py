@@ -7,6 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
 
 from integrations.klaviyo import services, sizes
 from integrations.klaviyo.models import SizeRun
@@ -307,3 +309,96 @@ def test_the_command_exit_codes(db, klaviyo_settings, fake, email, monkeypatch):
     assert code == 5 and "server error" in out
     sizes.size_run_create(channels=[email])
     assert count_sizes("--channel", "email")[0] == 6
+
+
+# -- the Segments tab's sizes panel ------------------------------------------------------------
+
+
+def panel(client, channel, headers, **params):
+    url = reverse("klaviyo:sizes-panel", args=[channel.slug])
+    return client.get(url, params, headers=headers)
+
+
+def test_refresh_sizes_queues_a_count_and_the_panel_shows_its_progress(
+    marketer_client,
+    connected,
+    email,
+    fake,
+    clock,
+    settings,
+    htmx_headers,
+    django_assert_num_queries,
+):
+    settings.TASKS = DUMMY_TASKS
+    klaviyo_segments(email, segments=150, lists=20)
+    tab = marketer_client.get(reverse("segments:list", args=[email.slug])).content.decode()
+    assert reverse("klaviyo:sizes-panel", args=[email.slug]) in tab
+    assert "Refresh sizes" in panel(marketer_client, email, htmx_headers).content.decode()
+    url = reverse("klaviyo:sizes-refresh", args=[email.slug])
+    html = marketer_client.post(url, headers=htmx_headers).content.decode()
+    assert "Counting sizes from Klaviyo: queued…" in html and "0 of 170" in html
+    assert 'hx-trigger="every 2s"' in html and "Refresh sizes" not in html
+    run = SizeRun.objects.get()
+    run_steps(run, clock, max_steps=1)  # the worker's first step, at the real time of day
+    SizeRun.objects.filter(pk=run.pk).update(
+        next_report_at=None, next_list_at=None, next_step_at=timezone.now()
+    )
+    # session, user, permissions x2, channel, the channel's latest count, the key
+    with django_assert_num_queries(7):
+        html = panel(marketer_client, email, htmx_headers, run=run.pk).content.decode()
+    assert "101 of 170 segments and lists counted" in html
+    # A second refresh while it runs: one runs.
+    html = marketer_client.post(url, headers=htmx_headers).content.decode()
+    assert "Sizes are already being counted for this channel." in html
+    assert SizeRun.objects.count() == 1
+    run_steps(run, clock)
+    response = panel(marketer_client, email, htmx_headers, run=run.pk)
+    assert "segments-changed" in response.headers["HX-Trigger"]
+    # The fake has 3 lists: the 17 others are gone from Klaviyo and lose their size.
+    assert (
+        "153 of its segments and lists counted, 17 no longer in Klaviyo (size cleared)"
+        in response.content.decode()
+    )
+
+
+def test_refresh_sizes_without_javascript_redirects_to_the_tab(
+    marketer_client, connected, email, fake, settings
+):
+    settings.TASKS = DUMMY_TASKS
+    response = marketer_client.post(reverse("klaviyo:sizes-refresh", args=[email.slug]))
+    assert response.status_code == 302
+    assert response.url == reverse("segments:list", args=[email.slug])
+
+
+def test_the_daily_cap_and_a_failure_read_plainly_on_the_panel(
+    marketer_client, connected, email, fake, clock, htmx_headers
+):
+    run = sizes.size_run_create(channels=[email])
+    SizeRun.objects.filter(pk=run.pk).update(
+        status=SizeRun.Status.WAITING,
+        daily_cap_hit=True,
+        next_step_at=timezone.now() + timedelta(hours=3),
+        next_report_at=timezone.now() + timedelta(hours=3),
+        waiting_reason="Klaviyo's daily limit for segment counts is reached: 200 of 250 …",
+    )
+    html = panel(marketer_client, email, htmx_headers).content.decode()
+    assert "Klaviyo&#x27;s daily limit for segment counts is reached" in html
+    assert "the rest from" in html
+    sizes._finish(run.pk, error="Klaviyo rejected the API key (it is wrong or was revoked).")
+    html = panel(marketer_client, email, htmx_headers).content.decode()
+    assert "Size count failed" in html and "rejected the API key" in html
+    assert "Refresh sizes" in html
+
+
+def test_viewers_see_the_panel_but_cannot_refresh(viewer_client, connected, email, htmx_headers):
+    html = panel(viewer_client, email, htmx_headers).content.decode()
+    assert "Refresh sizes" not in html
+    url = reverse("klaviyo:sizes-refresh", args=[email.slug])
+    assert viewer_client.post(url).status_code == 403
+    assert not SizeRun.objects.exists()
+
+
+def test_refresh_without_a_key_says_so(marketer_client, db, klaviyo_settings, email, htmx_headers):
+    url = reverse("klaviyo:sizes-refresh", args=[email.slug])
+    html = marketer_client.post(url, headers=htmx_headers).content.decode()
+    assert "Klaviyo is not connected" in html and not SizeRun.objects.exists()
