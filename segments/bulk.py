@@ -951,6 +951,32 @@ class _Upsert:
         )
 
 
+def segment_size_write(
+    *, segment: Segment, size: int | None, source: str, now: datetime | None = None
+) -> bool:
+    """One segment's size as a person typed it (the form, the admin): the size columns, and a
+    history point when the figure is new; None makes it unknown. Returns whether it changed.
+    The caller holds the transaction."""
+    if problem := (size_problem(size) if size is not None else ""):
+        raise ValueError(problem)
+    if size == segment.size:
+        return False  # the same figure: it stays as counted, where it came from
+    now = now or timezone.now()
+    fields = (
+        {"size": None, "size_counted_at": None, "size_source": ""}
+        if size is None
+        else {"size": size, "size_counted_at": now, "size_source": source}
+    )
+    Segment.objects.filter(pk=segment.pk).update(updated_at=now, **fields)
+    if size is not None:
+        SegmentSizePoint.objects.create(
+            segment_id=segment.pk, size=size, counted_at=now, source=source
+        )
+    for key, value in fields.items():
+        setattr(segment, key, value)
+    return True
+
+
 def write_batch(upsert: _Upsert, creates: list[tuple], updates: list[tuple]) -> None:
     """Write one batch's new and changed segments (a seam: the fault tests stop a worker here)."""
     upsert.write_rows(creates, updates)
@@ -973,5 +999,6 @@ __all__ = [
     "parse_size",
     "segment_bulk_upsert",
     "segment_row_problems",
+    "segment_size_write",
     "size_problem",
 ]

@@ -197,7 +197,12 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
     segment = segment_get(channel=channel, pk=pk)
     if segment is None:
         return _gone(request, channel)
-    initial = {"name": segment.name, "external_id": segment.external_id, "link": segment.link}
+    initial = {
+        "name": segment.name,
+        "external_id": segment.external_id,
+        "link": segment.link,
+        "size": "" if segment.size is None else f"{segment.size:,}",
+    }
     form = SegmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -145,3 +145,68 @@ def test_picker_rows_show_size_kind_and_what_tells_same_named_segments_apart(
     assert any("no Segment ID · Manual, added" in t for t in buyers)
     [solo] = [t for t in texts if t.startswith("Solo")]
     assert "Klaviyo segment · size unknown" in solo and "added" not in solo
+
+
+# -- typed sizes: the segment form and the admin ------------------------------------------------
+
+
+def test_the_add_form_takes_a_typed_size(marketer_client, email):
+    url = reverse("segments:add", args=[email.slug])
+    assert 'name="size"' in marketer_client.get(url).content.decode()
+    assert marketer_client.post(url, {"name": "VIP", "size": "12 345"}).status_code == 302
+    segment = Segment.objects.get(channel=email)
+    assert (segment.size, segment.size_source) == (12345, "manual")
+    assert list(segment.size_points.values_list("size", "source")) == [(12345, "manual")]
+
+
+@pytest.mark.parametrize(
+    "typed, words", [("-4", "negative"), ("2.5", "not a whole number"), ("lots", "not a number")]
+)
+def test_a_bad_typed_size_comes_back_with_a_message_and_nothing_lost(
+    marketer_client, email, typed, words
+):
+    url = reverse("segments:add", args=[email.slug])
+    response = marketer_client.post(url, {"name": "Keep me", "size": typed})
+    html = response.content.decode()
+    assert response.status_code == 200 and words in html
+    assert 'value="Keep me"' in html and not Segment.objects.exists()
+
+
+def test_editing_keeps_a_klaviyo_count_unless_the_figure_changes(marketer_client, email):
+    counted = timezone.now() - timedelta(days=2)
+    segment = make_segment(
+        email, name="K", kind="segment", size=900, size_counted_at=counted, size_source="klaviyo"
+    )
+    url = reverse("segments:edit", args=[email.slug, segment.pk])
+    assert 'value="900"' in marketer_client.get(url).content.decode()
+    marketer_client.post(url, {"name": "K renamed", "size": "900"})
+    segment.refresh_from_db()
+    assert (segment.name, segment.size_source, segment.size_counted_at) == (
+        "K renamed",
+        "klaviyo",
+        counted,
+    )
+    marketer_client.post(url, {"name": "K renamed", "size": "1,000"})
+    segment.refresh_from_db()
+    assert (segment.size, segment.size_source) == (1000, "manual")
+    marketer_client.post(url, {"name": "K renamed", "size": ""})
+    segment.refresh_from_db()
+    assert (segment.size, segment.size_source, segment.size_counted_at) == (None, "", None)
+    assert segment.size_points.count() == 1  # "unknown" is no point of the history
+
+
+def test_the_admin_takes_a_size_through_the_services(admin_client, email):
+    segment = make_segment(email, name="Mine")
+    url = reverse("admin:segments_segment_change", args=[segment.pk])
+    data = {"name": "Mine", "external_id": "", "link": "", "is_active": "on", "size": "700"}
+    assert admin_client.post(url, data).status_code == 302
+    segment.refresh_from_db()
+    assert (segment.size, segment.size_source) == (700, "manual")
+    assert segment.size_points.count() == 1
+    admin_client.post(url, data)  # the same figure again: nothing new
+    assert segment.size_points.count() == 1
+    bad = admin_client.post(url, {**data, "size": str(10**13)})
+    assert "more contacts than any segment has" in bad.content.decode()
+    add = reverse("admin:segments_segment_add")
+    admin_client.post(add, {**data, "channel": email.pk, "name": "New", "size": "5"})
+    assert Segment.objects.get(name="New").size_points.get().size == 5
