@@ -24,6 +24,7 @@ from segments.bulk import (
     SegmentRow,
     link_check,
     parse_active,
+    parse_size,
     segment_bulk_upsert,
 )
 from segments.models import Segment
@@ -223,6 +224,16 @@ class SegmentImporter(Importer):
             ("active status", "active", "status", "is active", "enabled", "state"),
             ("active", "status", "actif", "statut"),
         ),
+        # Sizes: a figure per row (or one for all), recorded as counted now, from the CSV.
+        FieldSpec(
+            "size",
+            "Size",
+            False,
+            "How many contacts the segment holds: 12345, 12,345 or 12 345. "
+            "Not imported: segments keep their sizes; an empty cell keeps that segment's.",
+            ("size", "segment size", "contacts", "members", "profile count", "total members"),
+            ("size", "contacts", "members", "taille", "count"),
+        ),
     )
 
     def check_static(self, key: str, value: str) -> str | None:
@@ -237,6 +248,8 @@ class SegmentImporter(Importer):
             return link_check(value)
         elif key == "is_active" and parse_active(value) is None:
             return f"use {ACTIVE_WORDS}."
+        elif key == "size":
+            return parse_size(value)[1] or None
         return None
 
     def run(
@@ -291,6 +304,8 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
     id_kind, id_where = resolved.get("external_id", ("static", ""))
     link_kind, link_where = resolved.get("link", ("", None))
     active_kind, active_where = resolved.get("is_active", ("", None))
+    size_kind, size_where = resolved.get("size", ("", None))
+    size_col = size_kind == "column"
     id_col, link_col, active_col = (
         id_kind == "column",
         link_kind == "column",
@@ -305,6 +320,7 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
             external_id=clean(cells[id_where]) if id_col else id_where,
             link=clean(cells[link_where]) if link_col else link_where,
             is_active=cells[active_where] if active_col else active_where,
+            size=cells[size_where] if size_col else size_where,  # parsed by segments.bulk
             ref=row.number,
             problems=[EXTRA_VALUES] if row.extra else None,
         )
