@@ -402,3 +402,31 @@ def test_refresh_without_a_key_says_so(marketer_client, db, klaviyo_settings, em
     url = reverse("klaviyo:sizes-refresh", args=[email.slug])
     html = marketer_client.post(url, headers=htmx_headers).content.decode()
     assert "Klaviyo is not connected" in html and not SizeRun.objects.exists()
+
+
+def test_cleanup_fails_a_count_whose_next_step_never_ran(connected, email, fake):
+    run = sizes.size_run_create(channels=[email])
+    SizeRun.objects.filter(pk=run.pk).update(
+        status=SizeRun.Status.WAITING, next_step_at=timezone.now() - timedelta(days=1)
+    )
+    out = StringIO()
+    call_command("cleanup", stdout=out)
+    assert "Failed 1 Klaviyo size count whose next step never ran." in out.getvalue()
+    run.refresh_from_db()
+    assert run.status == SizeRun.Status.FAILED and not run.results.get().in_progress
+
+
+def test_the_client_asks_for_at_most_100_segments_a_report_and_reads_answers_defensively(
+    connected, fake
+):
+    from integrations.klaviyo.client import KlaviyoClient
+
+    fake.sizes[object_id("segment", 1)] = None  # Klaviyo gives no figure
+    with KlaviyoClient(SENTINEL_KEY, base_url=fake.url) as client:
+        with pytest.raises(ValueError):
+            client.segment_sizes([f"S{i}" for i in range(101)])
+        answer = client.segment_sizes([object_id("segment", 0), object_id("segment", 1), "NOPE"])
+    first = object_id("segment", 0)
+    assert answer == {first: fake.size_of(first), object_id("segment", 1): None}
+    request = next(r for r in fake.requests if r["path"] == "/api/segment-values-reports")
+    assert request["headers"]["revision"] == "2026-07-15"
