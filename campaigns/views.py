@@ -17,6 +17,7 @@ from campaigns import forms as forms_module
 from campaigns import selectors, services
 from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
+from campaigns.warnings import campaign_warnings
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
 from segments.picker import picker_search_requested
@@ -41,8 +42,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     page = paginate(selectors.campaign_list(**filters.filters()), request.GET.get("page"))
     colours = channel_colours(channels_for_request(request))
     rows = []
+    warnings = campaign_warnings(page.object_list)
     for campaign in page.object_list:
         campaign.colour = colours.get(campaign.channel_id, 0)
+        campaign.warnings = warnings[campaign.pk]
         rows.append((campaign, selectors.campaign_changes(campaign).count))
     return render_page(
         request,
@@ -69,15 +72,18 @@ def _month_links(year: int, month: int, today) -> dict[str, object]:
     }
 
 
-def _colour_calendar(weeks, channels: list[Channel]) -> None:
-    """Give each campaign of the month, and each channel of the legend, its channel's colour."""
+def _colour_calendar(weeks, channels: list[Channel]) -> list[Campaign]:
+    """Give each campaign of the month its channel's colour and its warnings, and each channel
+    of the legend its colour. Returns the campaigns that have warnings, by send time."""
     colours = channel_colours(channels)
-    for week in weeks:
-        for day in week:
-            for campaign in day.campaigns:
-                campaign.colour = colours.get(campaign.channel_id, 0)
+    month = [campaign for week in weeks for day in week for campaign in day.campaigns]
+    warnings = campaign_warnings(month)
+    for campaign in month:
+        campaign.colour = colours.get(campaign.channel_id, 0)
+        campaign.warnings = warnings[campaign.pk]
     for channel in channels:
         channel.colour = colours.get(channel.pk, 0)
+    return [campaign for campaign in month if campaign.warnings]
 
 
 @require_GET
@@ -90,9 +96,10 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
     if channel_slug not in {c.slug for c in channels}:
         channel_slug = ""
     weeks = selectors.campaign_calendar(year=year, month=month, channel_slug=channel_slug)
-    _colour_calendar(weeks, channels)
+    warned = _colour_calendar(weeks, channels)
     context = {
         "weeks": weeks,
+        "warned": warned,
         "channel_slug": channel_slug,
         "channels": channels,
         **_month_links(year, month, today),
@@ -107,7 +114,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "campaigns/detail.html",
-        {"campaign": campaign, "targeting": selectors.campaign_targeting(campaign)},
+        {
+            "campaign": campaign,
+            "targeting": selectors.campaign_targeting(campaign),
+            "warnings": campaign_warnings([campaign])[campaign.pk],
+        },
     )
 
 
