@@ -9,7 +9,15 @@ from channels_app.services import ChannelInUse, channel_delete
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position", "quiet_window_hours", "segment_count", "audience_count", "campaign_count"]
+    list_display = [
+        "name",
+        "slug",
+        "position",
+        "quiet_window_hours",
+        "segment_count",
+        "audience_count",
+        "campaign_count",
+    ]
     list_editable = ["position", "quiet_window_hours"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -155,10 +155,8 @@ def test_detail_names_the_other_campaign_and_the_shared_segments(viewer_client, 
     a, b = colliding
     html = viewer_client.get(reverse("campaigns:detail", args=[a.pk])).content.decode()
     assert "Before this campaign is sent" in html
-    assert (
-        f'Collides with <a href="{reverse("campaigns:detail", args=[b.pk])}">Cyber Monday teaser</a>'
-        in html
-    )
+    b_url = reverse("campaigns:detail", args=[b.pk])
+    assert f'Collides with <a href="{b_url}">Cyber Monday teaser</a>' in html
     assert f'<a href="{reverse("segments:detail", args=["email", segs["VIP"].pk])}">VIP</a>' in html
     assert "6 hours apart" in html and "quiet window of 16 hours" in html
 
