@@ -17,10 +17,15 @@ from campaigns import forms as forms_module
 from campaigns import selectors, services
 from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
-from campaigns.warnings import campaign_warnings
+from campaigns.warnings import (
+    campaign_checks,
+    campaign_checks_prefetched,
+    campaign_warnings,
+    draft_checks,
+)
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
-from segments.picker import picker_search_requested
+from segments.picker import PickerInput, picker_search_requested
 
 
 def _or_404(get: Callable[[int], Campaign], pk: int) -> Campaign:
@@ -42,10 +47,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     page = paginate(selectors.campaign_list(**filters.filters()), request.GET.get("page"))
     colours = channel_colours(channels_for_request(request))
     rows = []
-    warnings = campaign_warnings(page.object_list)
+    checks = campaign_checks(page.object_list)
     for campaign in page.object_list:
         campaign.colour = colours.get(campaign.channel_id, 0)
-        campaign.warnings = warnings[campaign.pk]
+        campaign.warnings, campaign.reach = checks[campaign.pk].warnings, checks[campaign.pk].reach
         rows.append((campaign, selectors.campaign_changes(campaign).count))
     return render_page(
         request,
@@ -111,13 +116,15 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(pk)
+    checks = campaign_checks_prefetched(campaign)
     return render(
         request,
         "campaigns/detail.html",
         {
             "campaign": campaign,
             "targeting": selectors.campaign_targeting(campaign),
-            "warnings": campaign_warnings([campaign])[campaign.pk],
+            "warnings": checks.warnings,
+            "reach": checks.reach,
         },
     )
 
@@ -176,12 +183,41 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpResponse:
+    checks = draft_checks(campaign=campaign, channel=form.channel, **form.draft_values())
     return render_page(
         request,
         "campaigns/form.html",
-        {"form": form, "setup": setup, "campaign": campaign, "conflict": conflict},
+        {
+            "form": form,
+            "setup": setup,
+            "campaign": campaign,
+            "conflict": conflict,
+            "checks": checks,
+        },
         partial="campaign-form",
     )
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_form_checks(request: HttpRequest) -> HttpResponse:
+    """The form's reach and warnings for what it holds now (sent as segments are picked)."""
+    channels = channels_for_request(request)
+    channel = next((c for c in channels if c.slug == request.GET.get("channel")), None)
+    if channel is None:
+        raise Http404("No such channel")
+    campaign = selectors.campaign_find(_int(request.GET.get("campaign")))
+    picker = PickerInput.from_data(request.GET, name="segments")
+    checks = draft_checks(
+        campaign=campaign,
+        channel=channel,
+        status=request.GET.get("status", ""),
+        send_at=forms_module.parse_send_at(request.GET.get("send_at") or None),
+        include_ids=picker.include,
+        exclude_ids=picker.exclude,
+    )
+    context = {"checks": checks, "campaign": campaign, "channel": channel}
+    return render(request, "campaigns/form.html#campaign-form-checks", context)
 
 
 def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):

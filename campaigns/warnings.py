@@ -19,6 +19,9 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, Value
 
 from campaigns.models import Campaign
+from channels_app.models import Channel
+from segments.models import Segment
+from segments.reach import Reach, SizedSegment, reach
 
 LIVE_STATUSES = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
 _STATUS_LABELS = dict(Campaign.Status.choices)
@@ -63,13 +66,6 @@ class CampaignWarning:
         return f"Uses segments that cannot be sent to: {names}."
 
 
-def is_live(campaign: Campaign) -> bool:
-    """Scheduled, or a Draft with a send time: a campaign whose send is being planned."""
-    if campaign.status == Campaign.Status.SCHEDULED:
-        return True
-    return campaign.status == Campaign.Status.DRAFT and campaign.send_at is not None
-
-
 def _segment_reason(is_active: bool, missing_since) -> str:
     if not is_active:
         return "inactive"
@@ -79,9 +75,30 @@ def _segment_reason(is_active: bool, missing_since) -> str:
 
 
 @dataclass
-class _Targeting:
-    include: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name, reason)
-    exclude: dict[int, tuple[str, str]] = field(default_factory=dict)
+class _Plan:
+    """What the checks need of one campaign, saved or still in its form."""
+
+    key: int | None  # the campaign's id; None for a new one
+    channel: Channel
+    status: str
+    send_at: datetime | None
+    include: dict[int, SizedNote] = field(default_factory=dict)
+    exclude: dict[int, SizedNote] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SizedNote:
+    name: str
+    reason: str
+    sized: SizedSegment
+
+
+@dataclass
+class CampaignChecks:
+    """A campaign's warnings and its reach from its final targeting."""
+
+    warnings: list[CampaignWarning]
+    reach: Reach
 
 
 _ROW_FIELDS = (
@@ -90,11 +107,20 @@ _ROW_FIELDS = (
     "segment__name",
     "segment__is_active",
     "segment__klaviyo_missing_since",
+    "segment__size",
+    "segment__size_counted_at",
 )
 
 
-def _targeting_of(ids: list[int]) -> dict[int, _Targeting]:
+def _note(pk: int, name: str, is_active: bool, missing, size, counted_at) -> SizedNote:
+    reason = _segment_reason(is_active, missing)
+    return SizedNote(name, reason, SizedSegment(pk, name, size, counted_at))
+
+
+def _plans_of(campaigns: list[Campaign]) -> list[_Plan]:
     """Every segment the campaigns include or exclude, in one query (a union of both roles)."""
+    plans = {c.pk: _Plan(c.pk, c.channel, c.status, c.send_at) for c in campaigns}
+    ids = list(plans)
     inclusions = (
         Inclusion.objects.filter(campaign_id__in=ids)
         .annotate(role=Value("i"))
@@ -105,21 +131,24 @@ def _targeting_of(ids: list[int]) -> dict[int, _Targeting]:
         .annotate(role=Value("e"))
         .values_list(*_ROW_FIELDS, "role")
     )
-    out: dict[int, _Targeting] = {pk: _Targeting() for pk in ids}
-    for campaign_id, segment_id, name, is_active, missing, role in inclusions.union(
-        exclusions, all=True
-    ):
-        part = out[campaign_id].include if role == "i" else out[campaign_id].exclude
-        part[segment_id] = (name, _segment_reason(is_active, missing))
-    return out
+    for campaign_id, segment_id, *segment, role in inclusions.union(exclusions, all=True):
+        plan = plans[campaign_id]
+        (plan.include if role == "i" else plan.exclude)[segment_id] = _note(segment_id, *segment)
+    return list(plans.values())
 
 
-def _merged_windows(campaigns: list[Campaign]) -> dict[int, list[tuple[datetime, datetime]]]:
+def _is_live(plan: _Plan) -> bool:
+    if plan.status == Campaign.Status.SCHEDULED:
+        return True
+    return plan.status == Campaign.Status.DRAFT and plan.send_at is not None
+
+
+def _merged_windows(plans: list[_Plan]) -> dict[int, list[tuple[datetime, datetime]]]:
     """Per channel, the union of the campaigns' quiet windows as few disjoint intervals."""
     spans: dict[int, list[tuple[datetime, datetime]]] = {}
-    for c in campaigns:
-        window = timedelta(hours=c.channel.quiet_window_hours)
-        spans.setdefault(c.channel_id, []).append((c.send_at - window, c.send_at + window))
+    for p in plans:
+        window = timedelta(hours=p.channel.quiet_window_hours)
+        spans.setdefault(p.channel.pk, []).append((p.send_at - window, p.send_at + window))
     merged: dict[int, list[tuple[datetime, datetime]]] = {}
     for channel_id, intervals in spans.items():
         out: list[tuple[datetime, datetime]] = []
@@ -132,11 +161,11 @@ def _merged_windows(campaigns: list[Campaign]) -> dict[int, list[tuple[datetime,
     return merged
 
 
-def _neighbours(campaigns: list[Campaign], included: set[int]):
-    """(campaign, segment, name, send_at, status, channel) for every live campaign sending
-    inside one of the quiet windows and including one of `included`, in one query."""
+def _neighbours(plans: list[_Plan]) -> dict[int, dict]:
+    """Every live campaign sending inside one of the plans' quiet windows and including one of
+    their included segments (one query), by id: name, send time, status, channel, segment ids."""
     where = Q()
-    for channel_id, intervals in _merged_windows(campaigns).items():
+    for channel_id, intervals in _merged_windows(plans).items():
         for start, end in intervals:
             where |= Q(
                 campaign__channel_id=channel_id,
@@ -146,8 +175,8 @@ def _neighbours(campaigns: list[Campaign], included: set[int]):
     excluded_there = Exclusion.objects.filter(
         campaign_id=OuterRef("campaign_id"), segment_id=OuterRef("segment_id")
     )
-    return (
-        Inclusion.objects.filter(where, segment_id__in=included)
+    rows = (
+        Inclusion.objects.filter(where, segment_id__in={pk for p in plans for pk in p.include})
         .filter(campaign__status__in=LIVE_STATUSES)
         .exclude(Exists(excluded_there))
         .values_list(
@@ -159,74 +188,128 @@ def _neighbours(campaigns: list[Campaign], included: set[int]):
             "campaign__channel_id",
         )
     )
+    others: dict[int, dict] = {}
+    for other_id, segment_id, name, send_at, status, channel_id in rows:
+        entry = others.setdefault(
+            other_id,
+            {"name": name, "send_at": send_at, "status": status, "channel": channel_id},
+        )
+        entry.setdefault("ids", set()).add(segment_id)
+    return others
+
+
+def _unusable(plan: _Plan) -> CampaignWarning | None:
+    notes = [
+        SegmentNote(pk, note.name, plan.channel.slug, note.reason, role)
+        for role, part in (("included", plan.include), ("excluded", plan.exclude))
+        for pk, note in sorted(part.items(), key=lambda item: item[1].name.lower())
+        if note.reason
+    ]
+    return CampaignWarning("unusable", segments=notes) if notes else None
+
+
+def _collisions(plan: _Plan, others: dict[int, dict]) -> list[CampaignWarning]:
+    window = timedelta(hours=plan.channel.quiet_window_hours)
+    found = []
+    for other_id, o in others.items():
+        if other_id == plan.key or o["channel"] != plan.channel.pk:
+            continue
+        apart = abs(o["send_at"] - plan.send_at)
+        shared = (o["ids"] & plan.include.keys()) - plan.exclude.keys()
+        if apart >= window or not shared:
+            continue
+        segments = sorted(
+            (SegmentNote(pk, plan.include[pk].name, plan.channel.slug) for pk in shared),
+            key=lambda s: s.name.lower(),
+        )
+        found.append(
+            CampaignWarning(
+                "collision",
+                segments=segments,
+                other=OtherCampaign(other_id, o["name"], o["send_at"], _STATUS_LABELS[o["status"]]),
+                hours_apart=round(apart.total_seconds() / 3600, 1),
+                window_hours=plan.channel.quiet_window_hours,
+            )
+        )
+    return sorted(found, key=lambda w: (w.other.send_at, w.other.id))
+
+
+def _check(plans: list[_Plan]) -> list[CampaignChecks]:
+    live = [p for p in plans if _is_live(p)]
+    timed = [p for p in live if p.send_at is not None and p.include]
+    others = _neighbours(timed) if timed else {}
+    out = []
+    for p in plans:
+        warnings: list[CampaignWarning] = []
+        if _is_live(p):
+            unusable = _unusable(p)
+            warnings += [unusable] if unusable else []
+            if p.send_at is not None and p.include:
+                warnings += _collisions(p, others)
+        sized = reach(
+            [n.sized for n in p.include.values()],
+            [n.sized for n in p.exclude.values() if n.sized.id not in p.include],
+        )
+        out.append(CampaignChecks(warnings, sized))
+    return out
+
+
+def campaign_checks(campaigns: Iterable[Campaign]) -> dict[int, CampaignChecks]:
+    """Each campaign's warnings and reach, by id.
+
+    The campaigns need their channel loaded (`select_related("channel")`). At most two queries
+    for any number of campaigns: their segments, then the live campaigns near them.
+    """
+    campaigns = list(campaigns)
+    if not campaigns:
+        return {}
+    plans = _plans_of(campaigns)
+    return {p.key: checks for p, checks in zip(plans, _check(plans), strict=True)}
+
+
+def campaign_checks_prefetched(campaign: Campaign) -> CampaignChecks:
+    """One campaign's checks from its prefetched segments (`campaign_get`): one query at most."""
+
+    def notes(segments) -> dict[int, SizedNote]:
+        return {
+            s.pk: _note(
+                s.pk, s.name, s.is_active, s.klaviyo_missing_since, s.size, s.size_counted_at
+            )
+            for s in segments
+        }
+
+    plan = _Plan(campaign.pk, campaign.channel, campaign.status, campaign.send_at)
+    plan.include = notes(campaign.inclusion_segments.all())
+    plan.exclude = notes(campaign.exclusion_segments.all())
+    return _check([plan])[0]
 
 
 def campaign_warnings(campaigns: Iterable[Campaign]) -> dict[int, list[CampaignWarning]]:
-    """The warnings of each campaign (by id; an empty list when there is none).
+    """The warnings of each campaign (by id; an empty list when there is none)."""
+    return {pk: checks.warnings for pk, checks in campaign_checks(campaigns).items()}
 
-    The campaigns need their channel loaded (`select_related("channel")`). Two queries for
-    any number of campaigns, none when no campaign is live.
-    """
-    campaigns = list(campaigns)
-    result: dict[int, list[CampaignWarning]] = {c.pk: [] for c in campaigns}
-    live = [c for c in campaigns if is_live(c)]
-    if not live:
-        return result
-    targeting = _targeting_of([c.pk for c in live])
-    for c in live:
-        notes = [
-            SegmentNote(pk, name, c.channel.slug, reason, role)
-            for role, part in (
-                ("included", targeting[c.pk].include),
-                ("excluded", targeting[c.pk].exclude),
-            )
-            for pk, (name, reason) in sorted(part.items(), key=lambda item: item[1][0].lower())
-            if reason
-        ]
-        if notes:
-            result[c.pk].append(CampaignWarning("unusable", segments=notes))
-    timed = [c for c in live if c.send_at is not None and targeting[c.pk].include]
-    included = {pk for c in timed for pk in targeting[c.pk].include}
-    if not timed:
-        return result
-    others: dict[int, dict] = {}
-    for other_id, segment_id, name, send_at, status, channel_id in _neighbours(timed, included):
-        entry = others.setdefault(
-            other_id,
-            {
-                "name": name,
-                "send_at": send_at,
-                "status": status,
-                "channel": channel_id,
-                "ids": set(),
-            },
-        )
-        entry["ids"].add(segment_id)
-    for c in timed:
-        window = timedelta(hours=c.channel.quiet_window_hours)
-        mine = targeting[c.pk]
-        found = []
-        for other_id, o in others.items():
-            if other_id == c.pk or o["channel"] != c.channel_id:
-                continue
-            apart = abs(o["send_at"] - c.send_at)
-            shared = (o["ids"] & mine.include.keys()) - mine.exclude.keys()
-            if apart >= window or not shared:
-                continue
-            segments = sorted(
-                (SegmentNote(pk, mine.include[pk][0], c.channel.slug) for pk in shared),
-                key=lambda s: s.name.lower(),
-            )
-            other = OtherCampaign(other_id, o["name"], o["send_at"], _STATUS_LABELS[o["status"]])
-            found.append(
-                CampaignWarning(
-                    "collision",
-                    segments=segments,
-                    other=other,
-                    hours_apart=round(apart.total_seconds() / 3600, 1),
-                    window_hours=c.channel.quiet_window_hours,
-                )
-            )
-        found.sort(key=lambda w: (w.other.send_at, w.other.id))
-        result[c.pk].extend(found)
-    return result
+
+def draft_checks(
+    *,
+    campaign: Campaign | None,
+    channel: Channel,
+    status: str,
+    send_at: datetime | None,
+    include_ids: Iterable[int],
+    exclude_ids: Iterable[int],
+) -> CampaignChecks:
+    """The checks of a campaign as its form holds it, before it is saved (at most two queries).
+
+    Only the channel's segments count; a forged id of another channel is ignored."""
+    include_ids, exclude_ids = list(include_ids), list(exclude_ids)
+    plan = _Plan(campaign.pk if campaign else None, channel, status, send_at)
+    if include_ids or exclude_ids:
+        rows = Segment.objects.filter(
+            channel=channel, pk__in=include_ids + exclude_ids
+        ).values_list("pk", *(f.removeprefix("segment__") for f in _ROW_FIELDS[2:]))
+        found = {row[0]: _note(*row) for row in rows}
+        plan.include = {pk: found[pk] for pk in include_ids if pk in found}
+        plan.exclude = {
+            pk: found[pk] for pk in exclude_ids if pk in found and pk not in plan.include
+        }
+    return _check([plan])[0]

@@ -69,6 +69,19 @@ class Reach:
         return volume >= self.low and (self.high is None or volume <= self.high)
 
     @property
+    def short(self) -> str:
+        """The range in a table cell."""
+        if self.targets_nobody:
+            return "nobody"
+        if not self.known:
+            return "unknown"
+        if self.high is None:
+            return f"at least {intcomma(self.low)}"
+        if self.exact:
+            return intcomma(self.low)
+        return f"{intcomma(self.low)}\u2013{intcomma(self.high)}"
+
+    @property
     def words(self) -> str:
         """The range as a marketer reads it."""
         if self.targets_nobody:
