@@ -203,9 +203,9 @@ def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpRes
 def campaign_form_checks(request: HttpRequest) -> HttpResponse:
     """The form's reach and warnings for what it holds now (sent as segments are picked)."""
     channels = channels_for_request(request)
-    channel = next((c for c in channels if c.slug == request.GET.get("channel")), None)
-    if channel is None:
-        raise Http404("No such channel")
+    if not channels:
+        raise Http404("No channel yet")
+    channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
     campaign = selectors.campaign_find(_int(request.GET.get("campaign")))
     picker = PickerInput.from_data(request.GET, name="segments")
     checks = draft_checks(
