@@ -193,3 +193,20 @@ def test_pages_without_warnings_stay_quiet(viewer_client, email, segs):
         "Warnings this month"
         not in viewer_client.get(reverse("campaigns:calendar") + "?month=2026-12").content.decode()
     )
+
+
+def test_the_data_migration_sets_each_channels_quiet_window(channels):
+    from channels_app.models import Channel
+
+    windows = dict(Channel.objects.values_list("slug", "quiet_window_hours"))
+    assert windows == {"email": 16, "sms": 24, "meta": 16}
+    assert Channel(slug="push", name="Push").quiet_window_hours == 16
+
+
+def test_the_admin_edits_the_quiet_window(admin_client, sms):
+    url = reverse("admin:channels_app_channel_change", args=[sms.pk])
+    data = {"name": "SMS", "slug": "sms", "position": 20, "quiet_window_hours": 12}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    sms.refresh_from_db()
+    assert sms.quiet_window_hours == 12
