@@ -65,6 +65,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The calendar lists this many campaigns' warnings under the month; the list shows the rest.
+MONTH_WARNINGS_SHOWN = 20
+
+
 def _month_links(year: int, month: int, today) -> dict[str, object]:
     """The calendar's heading and its previous / next / this month links (`YYYY-MM`)."""
     prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
@@ -86,6 +90,7 @@ def _colour_calendar(weeks, channels: list[Channel]) -> list[Campaign]:
     for campaign in month:
         campaign.colour = colours.get(campaign.channel_id, 0)
         campaign.warnings = warnings[campaign.pk]
+        campaign.warning_title = " · ".join(w.summary for w in campaign.warnings)
     for channel in channels:
         channel.colour = colours.get(channel.pk, 0)
     return [campaign for campaign in month if campaign.warnings]
@@ -104,7 +109,8 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
     warned = _colour_calendar(weeks, channels)
     context = {
         "weeks": weeks,
-        "warned": warned,
+        "warned": warned[:MONTH_WARNINGS_SHOWN],
+        "warned_more": len(warned) - len(warned[:MONTH_WARNINGS_SHOWN]),
         "channel_slug": channel_slug,
         "channels": channels,
         **_month_links(year, month, today),

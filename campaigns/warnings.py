@@ -12,6 +12,7 @@ campaigns with a fixed number of queries (at most two, whatever the page size):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -161,7 +162,7 @@ def _merged_windows(plans: list[_Plan]) -> dict[int, list[tuple[datetime, dateti
     return merged
 
 
-def _neighbours(plans: list[_Plan]) -> dict[int, dict]:
+def _neighbours(plans: list[_Plan]) -> _Timeline:
     """Every live campaign sending inside one of the plans' quiet windows and including one of
     their included segments (one query), by id: name, send time, status, channel, segment ids."""
     where = Q()
@@ -195,7 +196,31 @@ def _neighbours(plans: list[_Plan]) -> dict[int, dict]:
             {"name": name, "send_at": send_at, "status": status, "channel": channel_id},
         )
         entry.setdefault("ids", set()).add(segment_id)
-    return others
+    return _Timeline(others)
+
+
+class _Timeline:
+    """The neighbouring campaigns by channel and send time, to find those near a send fast."""
+
+    def __init__(self, others: dict[int, dict]):
+        self.others = others
+        self.by_channel: dict[int, list[tuple[datetime, int]]] = {}
+        for other_id, o in others.items():
+            self.by_channel.setdefault(o["channel"], []).append((o["send_at"], other_id))
+        for entries in self.by_channel.values():
+            entries.sort()
+
+    def near(self, channel_id: int, send_at: datetime, window: timedelta):
+        """(id, details) of the campaigns of the channel sent less than `window` from send_at."""
+        entries = self.by_channel.get(channel_id, [])
+        start = bisect_right(entries, (send_at - window, _MAX_ID))
+        for when, other_id in entries[start:]:
+            if when >= send_at + window:
+                break
+            yield other_id, self.others[other_id]
+
+
+_MAX_ID = float("inf")
 
 
 def _unusable(plan: _Plan) -> CampaignWarning | None:
@@ -208,15 +233,15 @@ def _unusable(plan: _Plan) -> CampaignWarning | None:
     return CampaignWarning("unusable", segments=notes) if notes else None
 
 
-def _collisions(plan: _Plan, others: dict[int, dict]) -> list[CampaignWarning]:
+def _collisions(plan: _Plan, timeline: _Timeline) -> list[CampaignWarning]:
     window = timedelta(hours=plan.channel.quiet_window_hours)
     found = []
-    for other_id, o in others.items():
-        if other_id == plan.key or o["channel"] != plan.channel.pk:
+    for other_id, o in timeline.near(plan.channel.pk, plan.send_at, window):
+        if other_id == plan.key:
             continue
         apart = abs(o["send_at"] - plan.send_at)
         shared = (o["ids"] & plan.include.keys()) - plan.exclude.keys()
-        if apart >= window or not shared:
+        if not shared:
             continue
         segments = sorted(
             (SegmentNote(pk, plan.include[pk].name, plan.channel.slug) for pk in shared),
@@ -237,7 +262,7 @@ def _collisions(plan: _Plan, others: dict[int, dict]) -> list[CampaignWarning]:
 def _check(plans: list[_Plan]) -> list[CampaignChecks]:
     live = [p for p in plans if _is_live(p)]
     timed = [p for p in live if p.send_at is not None and p.include]
-    others = _neighbours(timed) if timed else {}
+    others = _neighbours(timed) if timed else _Timeline({})
     out = []
     for p in plans:
         warnings: list[CampaignWarning] = []
