@@ -210,3 +210,19 @@ def test_the_admin_edits_the_quiet_window(admin_client, sms):
     assert response.status_code == 302
     sms.refresh_from_db()
     assert sms.quiet_window_hours == 12
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_calendar_with_collisions_runs_a_fixed_number_of_queries(
+    viewer_client, email, size, django_assert_num_queries
+):
+    shared = make_segment(email, name="Shared")
+    for i in range(size):
+        make_campaign(email, status=SCHEDULED, send_at=at(1 + i // 3, 9 + i % 3), include=[shared])
+    # the calendar's 6 (as without warnings), then the month's segments and their neighbours
+    with django_assert_num_queries(8):
+        response = viewer_client.get(reverse("campaigns:calendar") + "?month=2026-12")
+    assert len(response.context["warned"]) == min(size, 20)
+    assert response.context["warned_more"] == max(size - 20, 0)
+    if size > 20:
+        assert "the list of this month's campaigns" in response.content.decode()
