@@ -89,6 +89,7 @@ EXPECTED: dict[str, dict] = {
     # Audiences
     "channels/<slug:channel_slug>/audiences/": READ,
     "channels/<slug:channel_slug>/audiences/new/": WRITE_FORM,
+    "channels/<slug:channel_slug>/audiences/reach/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/edit/": WRITE_FORM,
     "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_ACTION,
@@ -97,6 +98,7 @@ EXPECTED: dict[str, dict] = {
     "campaigns/": READ,
     "campaigns/new/": WRITE_FORM,
     "campaigns/calendar/": READ,
+    "campaigns/form-checks/": READ,
     "campaigns/<int:pk>/": READ,
     "campaigns/<int:pk>/edit/": WRITE_FORM,
     "campaigns/<int:pk>/duplicate/": WRITE_ACTION,
