@@ -29,8 +29,10 @@ class ChooseForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, refused: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        if refused:  # the upload handler stopped a file past the size cap
+            self.fields["file"].error_messages["required"] = refused
         self.fields["file"].help_text = (
             f"Up to {filesizeformat(settings.UPLOAD_MAX_BYTES)} and "
             f"{settings.UPLOAD_MAX_ROWS:,} rows, with a header row. Comma, semicolon, tab or "

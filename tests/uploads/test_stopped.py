@@ -193,7 +193,7 @@ def test_start_again_checks_the_same_file_then_imports(marketer_client, email, u
     assert (upload.created_count, upload.updated_count) == (1, 1)
     assert upload.finished_at is None and upload_path(upload).exists()
     page = marketer_client.get(response.url).content.decode()
-    assert "Would be created" in page and "Upload and Import" in page
+    assert "Would create" in page and "Upload and Import" in page
     marketer_client.post(reverse("uploads:import", args=[upload.pk]))
     upload.refresh_from_db()
     assert upload.status == "done" and upload.stored_name == ""
