@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.text import Truncator
 
 from channels_app.selectors import channel_list
 from integrations.uploads.importers import IMPORTERS, Importer, MappingProblem
@@ -66,6 +67,7 @@ class ReadForm(forms.Form):
 
 
 STATIC = "static"
+LABEL_CHARS = 40
 COLUMN_PREFIX = "column:"
 
 
@@ -79,7 +81,11 @@ class MappingForm(forms.Form):
         self.header = header
         for spec in importer.fields:
             choices = [("", "Choose…" if spec.required else "Not imported")]
-            choices += [(f"{COLUMN_PREFIX}{name}", f"Column: {name}") for name in header]
+            # Short labels: at the column cap the page holds fields times columns options.
+            choices += [
+                (f"{COLUMN_PREFIX}{name}", f"Column: {Truncator(name).chars(LABEL_CHARS)}")
+                for name in header
+            ]
             choices.append((STATIC, "A fixed value…"))
             self.fields[f"{spec.key}_source"] = forms.ChoiceField(
                 label=spec.label,

@@ -70,7 +70,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 NO_DATA_ROWS = "The file has a header row but no data rows. Add the rows below the header."
 DEFAULT_MAX_COLUMNS = 200
-COLUMN_NAME_MAX = 200
+COLUMN_NAME_MAX = 100
 # Rows with broken quoting before the file is taken to be the wrong kind of CSV altogether.
 MAX_BROKEN_ROWS = 1000
 SAMPLE_ROWS = 10

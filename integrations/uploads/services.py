@@ -385,6 +385,8 @@ def upload_retry_prepare(*, upload: Upload) -> Upload:
 def upload_import_valid_prepare(*, upload: Upload) -> Upload:
     """A refused import (invalid rows, all or nothing) queued again on the same file and
     mapping, skipping the invalid rows. UploadConflict for a second click or a lost file."""
+    if upload.status != Upload.Status.REJECTED:
+        raise UploadConflict(_conflict_message(upload))
     if not upload.stored_name or not upload_path(upload).exists():
         raise UploadConflict("The file of this upload is no longer kept: upload it again.")
     updated = Upload.objects.filter(pk=upload.pk, status=Upload.Status.REJECTED).update(

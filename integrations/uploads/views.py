@@ -293,11 +293,11 @@ def error_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 @require_GET
 @permission_required("uploads.view_upload", raise_exception=True)
-def invalid_rows(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def invalid_rows(request: HttpRequest, pk: int) -> HttpResponse:
     """The invalid rows of the file as they were, with its header: fix them, upload them."""
     upload = _upload_or_404(pk)
     if not selectors.upload_invalid_rows_available(upload):
-        raise Http404("The file of this upload is no longer kept.")
+        return redirect("uploads:detail", pk=upload.pk)  # its file is gone: the page says why
     writer = csv.writer(_Echo())
 
     def rows():
