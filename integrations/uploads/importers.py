@@ -32,7 +32,6 @@ from segments.models import Segment
 
 BATCH_SIZE = 2000  # rows a batch, and how often the progress moves
 EXTRA_VALUES = RowProblem("", "", "This row has more values than the header.")
-LINE_BREAK = re.compile("[\r\n]")
 
 
 class MappingProblem(Exception):
@@ -408,7 +407,7 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
         if id_col:
             checked.append(("external_id", id_where, external_id))
         for key, where, value in checked:
-            if LINE_BREAK.search(value):
+            if "\n" in value or "\r" in value:
                 problems.append(_line_break_problem(key, value, row, cells, where))
         yield SegmentRow(
             name=name,

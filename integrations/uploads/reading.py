@@ -324,12 +324,13 @@ class _Lines:
 
     def record_done(self) -> None:
         self.start += len(self.current)
-        self.current = []
+        self.current.clear()
         self.not_text = False
 
     def record_broken(self) -> list[str]:
         """Forget the broken record but its first line; the others are read again."""
-        lines, self.current = self.current, []
+        lines = self.current[:]
+        self.current.clear()
         self.again.extend(reversed(lines[1:]))
         self.start += 1
         self.not_text = False
@@ -432,7 +433,8 @@ class CsvFile:
                         for record in reader:
                             start, not_text = lines.start, lines.not_text
                             lines.record_done()
-                            self.bytes_read = raw.tell()
+                            if not start % 1000:
+                                self.bytes_read = raw.tell()
                             if not any(cell.strip() for cell in record):
                                 continue  # blank lines, including trailing ones
                             if not_text:
@@ -498,6 +500,13 @@ class CsvFile:
                 )
             seen[key] = position
         return names
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line, every cell as read) of the data rows: for handing rows back to the user."""
+        records = self._records()
+        next(records, None)  # the header
+        for number, record, _problem in records:
+            yield number, record
 
     def rows(self) -> Iterator[Row]:
         """Data rows, with cells padded to the header's width."""

@@ -122,8 +122,8 @@ def upload_invalid_rows(upload: Upload) -> Iterator[list[str]]:
     numbers = set(UploadError.objects.filter(upload=upload).values_list("row", flat=True))
     yield list(upload.headers)
     try:
-        for row in csv_file_for(upload).rows():
-            if row.number in numbers:
-                yield row.cells
+        for number, cells in csv_file_for(upload).records():
+            if number in numbers:
+                yield cells  # with any cells beyond the header's, as the file has them
     except (FileProblem, OSError):
         return

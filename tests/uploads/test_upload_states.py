@@ -14,7 +14,7 @@ from tests.uploads.test_views import DUMMY_TASKS, choose, mapping_post
 
 pytestmark = pytest.mark.django_db
 
-MIXED = b"name,id,active\nOne,1,yes\nTwo,2,maybe\nThree,3,no\nFour,4,never\n"
+MIXED = b"name,id,active\nOne,1,yes\nTwo,2,maybe\nThree,3,no\nFour,4,never\nFive,5,yes,extra\n"
 
 
 def checked(client, content: bytes, **sources):
@@ -38,7 +38,7 @@ def checked(client, content: bytes, **sources):
 
 
 def test_the_request_only_stores_the_file_and_the_worker_reads_it(
-    marketer_client, email, htmx_headers
+    marketer_client, viewer_client, email, htmx_headers
 ):
     with override_settings(TASKS=DUMMY_TASKS):
         response = choose(marketer_client, "x.csv", content=b"Segment name\nVIP\nNew\n")
@@ -53,6 +53,8 @@ def test_the_request_only_stores_the_file_and_the_worker_reads_it(
     # A viewer's detail page, the history: "Reading", not "Mapping".
     history = marketer_client.get(reverse("uploads:history")).content.decode()
     assert ">Reading</span>" in history
+    page = viewer_client.get(reverse("uploads:detail", args=[upload.pk])).content.decode()
+    assert "Reading the file" in page and "Importing" not in page
 
     services.upload_read_run(upload_id=upload.pk)  # what the worker does
     page = marketer_client.get(response.url, headers=htmx_headers).content.decode()
@@ -129,7 +131,7 @@ def test_a_refused_import_reads_would_and_imports_the_valid_rows_only(
 
     report = marketer_client.get(reverse("uploads:invalid_rows", args=[upload.pk]))
     lines = b"".join(report.streaming_content).decode("utf-8-sig").splitlines()
-    assert lines == ["name,id,active", "Two,2,maybe", "Four,4,never"]
+    assert lines == ["name,id,active", "Two,2,maybe", "Four,4,never", "Five,5,yes,extra"]
 
     response = marketer_client.post(reverse("uploads:import_valid", args=[upload.pk]))
     assert response.url == reverse("uploads:detail", args=[upload.pk])
