@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 
+from django.utils import timezone
+
 from channels_app.models import Channel
 from integrations.uploads.reading import NO_DATA_ROWS, CsvFile, FileProblem, clean, line_breaks
 from segments.bulk import (
@@ -266,6 +268,7 @@ class SegmentImporter(Importer):
                     RowError(row.ref, labels[problem.field], problem.value, problem.message)
                 )
 
+        started = timezone.now()
         done = segment_bulk_upsert(
             channel=channel,
             rows=_rows(csv_file, resolved),
@@ -279,8 +282,9 @@ class SegmentImporter(Importer):
         )
         if done.total == 0:
             raise FileProblem(NO_DATA_ROWS)
-        if preview and dry_run:  # after a real import the new segments would match themselves
-            preview.finish(channel)
+        if preview:
+            # After a real import, the segments it created are not "another segment".
+            preview.finish(channel, created_since=started if done.written else None)
         for counted in fields(BulkResult):
             setattr(result, counted.name, getattr(done, counted.name))
         return result
@@ -344,15 +348,14 @@ class ChangePreview:
         if len(self.twins) < self.SHOWN:
             self.twins.append({"row": row_number, "name": name, "other": other})
 
-    def finish(self, channel: Channel) -> None:
+    def finish(self, channel: Channel, *, created_since=None) -> None:
         """New names the channel's other segments already have (read once, by name)."""
         if not self.new_names:
             return
-        existing = (
-            Segment.objects.filter(channel=channel)
-            .order_by("pk")
-            .values_list("name", "external_id")
-        )
+        existing = Segment.objects.filter(channel=channel).order_by("pk")
+        if created_since is not None:
+            existing = existing.filter(created_at__lt=created_since)
+        existing = existing.values_list("name", "external_id")
         for name, external_id in existing.iterator(chunk_size=5000):
             found = self.new_names.get(name_key(name))
             if found is None:

@@ -56,6 +56,7 @@ def segments_import(
     dry_run: bool = False,
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    preview: ChangePreview | None = None,
 ) -> ImportResult:
     """Import segments from a CSV file into one channel.
 
@@ -78,6 +79,7 @@ def segments_import(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         on_progress=on_progress,
+        preview=preview,
     )
 
 
@@ -258,7 +260,7 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
             status=Upload.Status.IMPORTING, updated_at=timezone.now()
         )
     progress = progress_path(upload)
-    preview = ChangePreview() if dry_run else None
+    preview = ChangePreview()
     result = None
     keep_file = False
     try:
@@ -313,8 +315,8 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
                 unchanged_count=result.unchanged,
                 invalid_count=result.invalid,
             )
-        if preview is not None and result is not None:
-            fields["preview"] = preview.as_json(result)
+        if result is not None and (dry_run or result.written):
+            fields["preview"] = preview.as_json(result)  # a refused import keeps the dry run's
         if status in Upload.FINISHED:
             fields["finished_at"] = timezone.now()
         Upload.objects.filter(pk=upload.pk).update(**fields)

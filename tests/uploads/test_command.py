@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from segments.models import Segment
+from tests.factories import make_segment
 from tests.uploads.conftest import FILES, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +117,17 @@ def test_a_given_encoding_wins_over_detection(email, tmp_path, capsys):
     path.write_bytes("Segment name\nCafé\n".encode())
     run(path, "--channel", "email", "--encoding", "latin-1")
     assert list(Segment.objects.values_list("name", flat=True)) == ["CafÃ©"]
+
+
+def test_new_segments_named_like_others_are_a_warning(email, tmp_path, capsys):
+    make_segment(email, name="VIP", external_id="a")
+    path = tmp_path / "twins.csv"
+    path.write_bytes(b"Segment name,Segment ID\nvip,b\nOther,c\n")
+    run(path, "--channel", "email")
+    err = capsys.readouterr().err
+    assert (
+        "Warning: row 2 makes a new segment “vip”, named like the existing segment “VIP” (ID a)."
+        in err
+    )
+    assert "Other" not in err  # not named like the segments this import created
+    assert Segment.objects.count() == 3

@@ -140,6 +140,7 @@ def test_a_refused_import_reads_would_and_imports_the_valid_rows_only(
     assert sorted(Segment.objects.values_list("name", flat=True)) == ["One", "Three"]
     page = marketer_client.get(response.url).content.decode()
     assert "Created</dt>" in page and "Would create" not in page
+    assert "What changed" in page and "2 new segments; 0 names" in page
     # A second click: a sentence, nothing imported twice.
     response = marketer_client.post(reverse("uploads:import_valid", args=[upload.pk]), follow=True)
     assert "This upload is finished (imported)." in response.content.decode()

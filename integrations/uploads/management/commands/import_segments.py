@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from channels_app.models import Channel
-from integrations.uploads.importers import SEGMENT, MappingProblem
+from integrations.uploads.importers import SEGMENT, ChangePreview, MappingProblem
 from integrations.uploads.reading import (
     CsvFile,
     FileProblem,
@@ -103,6 +103,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"\r{done:,} rows…", ending="")
                 self.stderr.flush()
 
+        preview = ChangePreview()
         try:
             result = segments_import(
                 channel=channel,
@@ -113,6 +114,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 skip_invalid=options["skip_invalid"],
                 on_progress=on_progress,
+                preview=preview,
             )
         except (FileProblem, MappingProblem) as exc:
             raise CommandError(str(exc), returncode=EXIT_UNUSABLE) from None
@@ -127,6 +129,13 @@ class Command(BaseCommand):
                 self.stderr.write(f"Row {error.row}{column}: {error.reason}")
         finally:
             result.errors.close()
+        for twin in preview.twins:
+            self.stderr.write(
+                f"Warning: row {twin['row']} makes a new segment “{twin['name']}”, named like "
+                f"{twin['other']}."
+            )
+        if preview.twin_count > len(preview.twins):
+            self.stderr.write(f"… and {preview.twin_count - len(preview.twins):,} more.")
         verb = "Would create" if options["dry_run"] else "Created"
         summary = (
             f"{verb} {result.created:,}, updated {result.updated:,}, unchanged "
