@@ -466,5 +466,5 @@ def preview_rows(importer: Importer, mapping: dict, header: list[str], rows) -> 
             if spec.key == "is_active" and not problem:
                 value = "Active" if parse_active(value) else "Inactive"
             cells.append({"value": value, "problem": problem or "", "unmapped": False})
-        out.append({"number": row.number, "cells": cells})
+        out.append({"number": row.number, "cells": cells, "problem": row.problem})
     return out

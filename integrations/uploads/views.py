@@ -255,7 +255,8 @@ def remap(request: HttpRequest, pk: int) -> HttpResponse:
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
         return redirect("uploads:detail", pk=upload.pk)
-    return redirect("uploads:map", pk=upload.pk)
+    # "Choose another encoding" goes back one step further, to the read step.
+    return redirect("uploads:read" if request.POST.get("to") == "read" else "uploads:map", pk=pk)
 
 
 @require_POST
