@@ -469,6 +469,13 @@ def uploads_cleanup(*, now=None) -> int:
     removed = 0
     for upload in finished:
         removed += _remove_file(upload)
+    # Files the upload handler was still receiving when its web process stopped.
+    for part in upload_dir().glob("*.upload"):
+        try:
+            if part.stat().st_mtime < left_since.timestamp():
+                part.unlink()
+        except OSError:
+            pass
     return removed
 
 
