@@ -118,6 +118,11 @@ EXPECTED: dict[str, dict] = {
     "data/uploads/<int:pk>/retry/": WRITE_ACTION,
     "data/uploads/<int:pk>/cancel/": WRITE_ACTION,
     "data/uploads/<int:pk>/errors.csv": READ,
+    "data/uploads/<int:pk>/import-valid/": WRITE_ACTION,
+    # The file's invalid rows, or back to the upload once its file is gone.
+    "data/uploads/<int:pk>/invalid-rows.csv": expect(
+        (LOGIN, LOGIN), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED)
+    ),
     "data/export/<slug:channel_slug>/segments.csv": READ,
     # Integrations: Klaviyo
     "integrations/klaviyo/": READ,
