@@ -386,7 +386,8 @@ class KlaviyoClient:
                 backoff = min(backoff * BACKOFF_FACTOR, BACKOFF_CAP)
                 continue
 
-            if one and status == 404:
+            # Klaviyo's own "no such object" (a JSON error), not a wrong address's web page.
+            if one and status == 404 and body is not None:
                 raise KlaviyoNotFound(f"Klaviyo no longer has this {kind}.", status=404)
             raise self._error_for(status, body, kind)
         raise KlaviyoServerError(
