@@ -211,3 +211,9 @@ def test_the_admin_takes_a_size_through_the_services(admin_client, email):
     add = reverse("admin:segments_segment_add")
     admin_client.post(add, {**data, "channel": email.pk, "name": "New", "size": "5"})
     assert Segment.objects.get(name="New").size_points.get().size == 5
+
+
+def test_the_segments_table_shows_no_template_comment(marketer_client, email):
+    make_segment(email, name="Row")
+    html = marketer_client.get(list_url(email)).content.decode()
+    assert "{#" not in html and "One row per segment" not in html
