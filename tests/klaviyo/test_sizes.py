@@ -447,3 +447,24 @@ def test_a_count_failed_as_stale_during_its_step_stays_failed(
     assert sizes.size_run_step(run_id=run.pk, step=0, now=clock.now) is None
     run.refresh_from_db()
     assert run.status == SizeRun.Status.FAILED and run.error == SizeRun.STALE_ERROR
+
+
+def test_with_the_database_queue_each_step_queues_the_next_for_later(
+    connected, email, fake, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from integrations.klaviyo import background
+    from integrations.klaviyo.tasks import klaviyo_sizes_task
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    klaviyo_segments(email, segments=120, lists=0)
+    run = background.sizes_start(channels=[email])
+    first = DBTaskResult.objects.get()
+    assert first.args_kwargs["args"] == [run.pk, 0]
+    # The worker runs it: it counts what is due and queues the next step, 30 s on.
+    assert klaviyo_sizes_task.call(run.pk, 0).startswith("next step at")
+    following = DBTaskResult.objects.exclude(pk=first.pk).get()
+    assert following.args_kwargs["args"] == [run.pk, 1]
+    assert following.run_after - timezone.now() > timedelta(seconds=25)
+    assert klaviyo_sizes_task.call(run.pk, 0) == "done"  # a stale duplicate does nothing
