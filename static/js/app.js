@@ -82,6 +82,44 @@
     }
   });
 
+  // --- Live searches and filters show what the URL says ---------------------------------
+  // A GET form that pushes its query to the URL (hx-push-url on it or on one of its fields)
+  // is set from the address after htmx restores a history entry and after Back / Forward:
+  // htmx's history snapshot keeps the results but not what was typed in the boxes.
+  function urlStateForms() {
+    return Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
+      if ((form.getAttribute("method") || "get").toLowerCase() !== "get") return false;
+      return form.hasAttribute("hx-push-url") || !!form.querySelector("[hx-push-url]");
+    });
+  }
+
+  function setFromUrl(field, params) {
+    var name = field.name;
+    var present = params.has(name);
+    var value = present ? params.get(name) : (field.getAttribute("data-url-default") || "");
+    if (field.type === "checkbox" || field.type === "radio") {
+      field.checked = params.getAll(name).indexOf(field.value) !== -1;
+    } else if (field.tagName === "SELECT") {
+      var match = Array.prototype.find.call(field.options, function (o) { return o.value === value; });
+      field.value = match ? value : (field.options.length ? field.options[0].value : "");
+    } else {
+      field.value = value;
+    }
+  }
+
+  function syncFormsWithUrl() {
+    var params = new URLSearchParams(window.location.search);
+    urlStateForms().forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.type === "submit" || field.type === "button" || field.type === "file") return;
+        setFromUrl(field, params);
+      });
+    });
+  }
+  document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
+  window.addEventListener("popstate", function () { setTimeout(syncFormsWithUrl, 0); });
+  window.addEventListener("pageshow", syncFormsWithUrl);
+
   // htmx feedback: a failed request must never fail silently.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
