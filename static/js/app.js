@@ -82,6 +82,23 @@
     }
   });
 
+  // A <select data-confirm-change="Question?"> that htmx sends on change asks first; "Cancel"
+  // puts the choice back as it was. With data-confirm-if-picked it asks only when the form
+  // has segments marked in its picker (nothing would be set aside otherwise).
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var question = elt.getAttribute && elt.getAttribute("data-confirm-change");
+    if (!question) return;
+    var scope = elt.form || document;
+    if (elt.hasAttribute("data-confirm-if-picked") && !scope.querySelector("[data-picker-mark]:checked")) return;
+    event.preventDefault();
+    if (window.confirm(question)) {
+      event.detail.issueRequest(true);
+    } else if (elt.tagName === "SELECT") {
+      Array.prototype.forEach.call(elt.options, function (o) { o.selected = o.defaultSelected; });
+    }
+  });
+
   // --- Live searches and filters show what the URL says ---------------------------------
   // A GET form that pushes its query to the URL (hx-push-url on it or on one of its fields)
   // is set from the address after htmx restores a history entry and after Back / Forward:

@@ -1,0 +1,67 @@
+"""The campaign form's dead ends, as a marketer meets them: channel change, removed segments,
+clone."""
+
+import re
+
+from playwright.sync_api import expect
+
+from campaigns.models import Campaign
+from tests.browser.conftest import wait_for_htmx
+from tests.factories import make_audience, make_segment
+
+
+def _email_audience(email):
+    vip = make_segment(email, name="VIP")
+    repeat = make_segment(email, name="Repeat buyers")
+    make_segment(email, name="Churn risk")
+    return make_audience(email, name="VIP Customers", include=[vip, repeat])
+
+
+def test_changing_the_channel_asks_sets_aside_and_restores(marketer_page, browser_channels):
+    page = marketer_page
+    _email_audience(browser_channels["email"])
+    make_segment(browser_channels["sms"], name="SMS VIP")
+    dialogs = []
+    answers = iter([False, True, True])
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept() if next(answers) else dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto("/campaigns/new/")
+    page.get_by_label("Audience").select_option(label="VIP Customers")
+    wait_for_htmx(page)
+    selected = page.locator("[data-picker-selected] [data-picker-row]")
+    expect(selected).to_have_count(2)
+    search = page.get_by_label(re.compile("Search Email segments"))
+    search.fill("churn")
+    wait_for_htmx(page)
+    channel = page.get_by_label("Channel")
+
+    # Cancel: nothing changes, and the channel box still says Email.
+    channel.select_option(label="SMS")
+    expect(channel).to_have_value("email")
+    expect(selected).to_have_count(2)
+    assert "Change the channel?" in dialogs[0]
+
+    # OK: the SMS picker, its search empty, and a sentence with the right article.
+    channel.select_option(label="SMS")
+    wait_for_htmx(page)
+    sms_search = page.get_by_label(re.compile("Search SMS segments"))
+    expect(sms_search).to_have_value("")
+    expect(page.locator(".picker-results")).to_contain_text("SMS VIP")
+    expect(selected).to_have_count(0)
+    expect(page.locator("#messages")).to_contain_text(
+        "Set aside 2 segments of Email: an SMS campaign uses SMS segments only."
+    )
+
+    # Back to Email: the audience and its segments come back.
+    channel.select_option(label="Email")
+    wait_for_htmx(page)
+    expect(page.get_by_label("Audience")).to_have_value(re.compile(r"\d+"))
+    expect(selected).to_have_count(2)
+    expect(selected.first).to_contain_text("from audience")
+    expect(page.locator("#messages")).to_contain_text("Brought back the 2 segments of Email")
+    assert len(dialogs) == 2  # nothing was picked on SMS, so switching back did not ask
+    assert not Campaign.objects.exists()
