@@ -123,7 +123,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
             keep_inactive_ids=set(keep_inactive_ids) | base.inclusion | base.exclusion,
             base_include_ids=sorted(base.inclusion),
             base_exclude_ids=sorted(base.exclusion),
-            labels={"base": "from audience"},
+            labels={"base": "from audience", "removed": "removed for this campaign"},
         )
 
     def clean_audience(self) -> Audience | None:

@@ -65,3 +65,50 @@ def test_changing_the_channel_asks_sets_aside_and_restores(marketer_page, browse
     expect(page.locator("#messages")).to_contain_text("Brought back the 2 segments of Email")
     assert len(dialogs) == 2  # nothing was picked on SMS, so switching back did not ask
     assert not Campaign.objects.exists()
+
+
+def test_removed_audience_segments_show_struck_through_and_restore(
+    marketer_page, browser_channels, browser_marketer
+):
+    from campaigns import services
+
+    page = marketer_page
+    email = browser_channels["email"]
+    audience = _email_audience(email)
+    vip = audience.inclusion_segments.get(name="VIP")
+    campaign = services.campaign_create(
+        user=browser_marketer,
+        channel=email,
+        name="Spring",
+        audience=audience,
+        inclusion_ids=[vip.pk],
+        exclusion_ids=[],
+    )
+    page.goto(f"/campaigns/{campaign.pk}/edit/")
+    removed = page.locator("[data-picker-removed] [data-picker-row]")
+    expect(removed).to_have_count(1)
+    row = removed.first
+    expect(row).to_contain_text("Repeat buyers")
+    expect(row).to_contain_text("removed for this campaign")
+    expect(row.locator(".picker-segment")).to_have_css("text-decoration-line", "line-through")
+
+    row.get_by_role("button", name="Restore Repeat buyers").click()
+    selected = page.locator("[data-picker-selected] [data-picker-row]", has_text="Repeat buyers")
+    expect(selected).to_contain_text("from audience")
+    expect(selected.get_by_label(re.compile("Include"))).to_be_checked()
+    expect(page.locator("[data-picker-removed-section]")).to_be_hidden()
+
+    # Unticking a pre-filled one strikes it through and offers Restore again.
+    vip_row = page.locator("[data-picker-selected] [data-picker-row]", has_text="VIP")
+    vip_row.get_by_label(re.compile("Include")).uncheck()
+    expect(vip_row).to_contain_text("removed for this campaign")
+    expect(vip_row.get_by_role("button", name="Restore VIP")).to_be_visible()
+    vip_row.get_by_role("button", name="Restore VIP").click()
+    expect(vip_row).to_contain_text("from audience")
+
+    page.get_by_role("button", name="Save campaign").click()
+    expect(page.get_by_role("heading", name="Spring")).to_be_visible()
+    assert set(campaign.inclusion_segments.values_list("name", flat=True)) == {
+        "VIP",
+        "Repeat buyers",
+    }
