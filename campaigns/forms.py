@@ -108,10 +108,12 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
         keep_inactive_ids=(),
         initial=None,
         campaign: Campaign | None = None,
+        copy_of: Campaign | None = None,
     ):
         super().__init__(data, initial=initial)
         self.channel = channel
         self.campaign = campaign
+        self.copy_of = copy_of  # a new campaign duplicated from this one
         self.audiences = {str(a.pk): a for a in audiences}
         self.fields["channel"].choices = [(c.slug, c.name) for c in channels]
         self.fields["audience"].choices = [("", "No audience (pick segments by hand)")] + [
@@ -147,6 +149,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
                 audience=data.get("audience"),
                 inclusion_ids=include,
                 exclusion_ids=exclude,
+                copy_of=self.copy_of,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

@@ -112,3 +112,51 @@ def test_removed_audience_segments_show_struck_through_and_restore(
         "VIP",
         "Repeat buyers",
     }
+
+
+def test_duplicate_a_campaign_creates_only_on_save(marketer_page, browser_channels):
+    from campaigns import services
+
+    page = marketer_page
+    email = browser_channels["email"]
+    audience = _email_audience(email)
+    vip = audience.inclusion_segments.get(name="VIP")
+    campaign = services.campaign_create(
+        user=None, channel=email, name="Spring", audience=audience, inclusion_ids=[vip.pk]
+    )
+    page.goto(f"/campaigns/{campaign.pk}/")
+    page.get_by_role("link", name="Duplicate").click()
+    expect(page.get_by_role("heading", name="Duplicate “Spring”")).to_be_visible()
+    expect(page.locator("#id_name")).to_have_value("Spring (copy)")
+    expect(page.locator("[data-picker-selected] [data-picker-row]")).to_have_count(1)
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("heading", name="Spring", exact=True)).to_be_visible()
+    assert Campaign.objects.count() == 1
+
+    page.get_by_role("link", name="Duplicate").click()
+    page.locator("#id_name").fill("Spring again")
+    page.get_by_role("button", name="Save campaign").click()
+    expect(page.get_by_role("heading", name="Spring again")).to_be_visible()
+    copy = Campaign.objects.get(name="Spring again")
+    assert list(copy.inclusion_segments.all()) == [vip]
+    assert Campaign.objects.count() == 2
+
+
+def test_clone_an_audience_creates_only_on_save(marketer_page, browser_channels):
+    from audiences.models import Audience
+
+    page = marketer_page
+    audience = _email_audience(browser_channels["email"])
+    page.goto(f"/channels/email/audiences/{audience.pk}/")
+    page.get_by_role("link", name="Clone").click()
+    expect(page.get_by_role("heading", name="Clone “VIP Customers”")).to_be_visible()
+    expect(page.locator("#id_name")).to_have_value("VIP Customers (copy)")
+    expect(page.locator("[data-picker-selected] [data-picker-row]")).to_have_count(2)
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("heading", name="VIP Customers")).to_be_visible()
+    assert Audience.objects.count() == 1
+
+    page.get_by_role("link", name="Clone").click()
+    page.get_by_role("button", name="Create audience").click()
+    expect(page.get_by_role("heading", name="VIP Customers (copy)")).to_be_visible()
+    assert Audience.objects.count() == 2
