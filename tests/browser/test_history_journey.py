@@ -125,3 +125,45 @@ def test_audience_search_follows_back(marketer_page, browser_channels):
     expect(box).to_have_value("loyal")
     expect(results).to_contain_text("Loyal fans")
     expect(results).not_to_contain_text("Lapsed buyers")
+
+
+def test_back_when_htmx_has_no_snapshot_loads_the_whole_page(marketer_page, browser_channels):
+    page = marketer_page
+    _segments(browser_channels["email"])
+    page.goto("/channels/email/segments/")
+    box = page.get_by_label("Search", exact=True)
+    box.fill("alp")
+    expect(page).to_have_url(re.compile(r"q=alp(&|$)"))
+    wait_for_htmx(page)
+    box.fill("beta")
+    expect(page).to_have_url(re.compile(r"q=beta(&|$)"))
+    wait_for_htmx(page)
+    page.evaluate("() => localStorage.clear()")  # htmx's history snapshots are gone
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=alp(&|$)"))
+    wait_for_htmx(page)
+    expect(page.locator("header.topbar")).to_have_count(1)
+    expect(box).to_have_value("alp")
+    expect(page.locator("#segment-results tbody tr")).to_have_count(2)
+
+
+def test_calendar_month_survives_another_page_and_back(marketer_page, browser_channels):
+    page = marketer_page
+    page.goto("/campaigns/calendar/?month=2026-11")
+    page.get_by_role("link", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"month=2026-12"))
+    wait_for_htmx(page)
+    page.get_by_label("Channel").select_option(label="SMS")
+    expect(page).to_have_url(re.compile(r"channel=sms"))
+    wait_for_htmx(page)
+    page.get_by_role("link", name="Campaigns", exact=True).click()
+    expect(page.get_by_role("heading", name="Campaigns", level=1)).to_be_visible()
+
+    page.go_back()
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("December 2026"))).to_be_visible()
+    expect(page.get_by_label("Channel")).to_have_value("sms")
+    page.go_back()
+    expect(page.get_by_label("Channel")).to_have_value("")
+    expect(page.get_by_role("heading", name=re.compile("December 2026"))).to_be_visible()
