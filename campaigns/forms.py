@@ -210,6 +210,7 @@ def _switch_channel(
         data[f"kept-{old.slug}-audience"] = data.get("loaded_audience", "")
     restored = PickerInput.from_data(data, name=new_name)
     audience = data.get(f"kept-{new.slug}-audience", "")
+    audience = audience if audience.isdigit() else ""
     PickerInput().write(data, name=new_name)
     data.pop(f"kept-{new.slug}-audience", None)
     restored.write(data, name=prefix)

@@ -96,15 +96,20 @@ def test_removed_audience_segments_show_struck_through_and_restore(
     selected = page.locator("[data-picker-selected] [data-picker-row]", has_text="Repeat buyers")
     expect(selected).to_contain_text("from audience")
     expect(selected.get_by_label(re.compile("Include"))).to_be_checked()
+    expect(selected.get_by_role("button", name="Restore Repeat buyers")).to_be_hidden()
     expect(page.locator("[data-picker-removed-section]")).to_be_hidden()
 
     # Unticking a pre-filled one strikes it through and offers Restore again.
     vip_row = page.locator("[data-picker-selected] [data-picker-row]", has_text="VIP")
+    expect(vip_row.get_by_role("button", name="Restore VIP")).to_be_hidden()
     vip_row.get_by_label(re.compile("Include")).uncheck()
     expect(vip_row).to_contain_text("removed for this campaign")
     expect(vip_row.get_by_role("button", name="Restore VIP")).to_be_visible()
     vip_row.get_by_role("button", name="Restore VIP").click()
     expect(vip_row).to_contain_text("from audience")
+    expect(vip_row.locator(".picker-segment")).not_to_have_css(
+        "text-decoration-line", "line-through"
+    )
 
     page.get_by_role("button", name="Save campaign").click()
     expect(page.get_by_role("heading", name="Spring")).to_be_visible()
