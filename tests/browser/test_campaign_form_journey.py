@@ -165,3 +165,28 @@ def test_clone_an_audience_creates_only_on_save(marketer_page, browser_channels)
     page.get_by_role("button", name="Create audience").click()
     expect(page.get_by_role("heading", name="VIP Customers (copy)")).to_be_visible()
     assert Audience.objects.count() == 2
+
+
+def test_cancelling_another_audience_keeps_the_one_shown(marketer_page, browser_channels):
+    page = marketer_page
+    email = browser_channels["email"]
+    _email_audience(email)
+    make_audience(email, name="Newsletter readers", include=[make_segment(email, name="News")])
+    dialogs = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto("/campaigns/new/")
+    audience = page.get_by_label("Audience")
+    audience.select_option(label="VIP Customers")
+    wait_for_htmx(page)
+    selected = page.locator("[data-picker-selected] [data-picker-row]")
+    expect(selected).to_have_count(2)
+
+    audience.select_option(label="Newsletter readers")
+    expect(audience.locator("option:checked")).to_have_text("VIP Customers")
+    expect(selected).to_have_count(2)
+    assert dialogs and "Replace the segments" in dialogs[0]

@@ -41,6 +41,7 @@ def _pages(email):
         (reverse("campaigns:list"), "campaign-results"),
         (reverse("campaigns:calendar"), "calendar"),
         (reverse("klaviyo:settings"), "klaviyo-history"),
+        (reverse("uploads:history"), "upload-history"),
     ]
 
 
