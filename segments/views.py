@@ -222,6 +222,7 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
             return redirect(_back(request, channel))
     next_url = _back(request, channel)
     context = {"channel": channel, "form": form, "segment": segment, "next": next_url}
+    context["same_name"] = segment_same_name(segment=segment)
     return render(request, "segments/form.html", context)
 
 

@@ -35,3 +35,7 @@ def test_adding_and_renaming_onto_a_taken_name_warns_but_saves(marketer_page, br
     )
     other.refresh_from_db()
     assert other.name == "vip buyers"
+    page.goto(f"/channels/email/segments/{other.pk}/edit/")
+    expect(page.get_by_role("status").filter(has_text="also called")).to_contain_text(
+        "2 other Email segments are also called “vip buyers”"
+    )

@@ -64,3 +64,13 @@ def test_same_name_ignores_case_and_the_segment_itself(email, sms):
     b = make_segment(email, name="vip")
     make_segment(sms, name="VIP")
     assert segment_same_name(segment=a) == [b]
+
+
+def test_the_edit_form_says_when_the_name_is_shared(marketer_client, email):
+    segment = make_segment(email, name="VIP")
+    url = reverse("segments:edit", args=["email", segment.pk])
+    assert "also called" not in marketer_client.get(url).content.decode()
+    make_segment(email, name="vip")
+    html = marketer_client.get(url).content.decode()
+    assert "Another Email segment is also called “VIP”" in html
+    assert "/channels/email/segments/?q=VIP" in html
