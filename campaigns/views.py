@@ -163,6 +163,8 @@ def _bound_form(
 ):
     channels = channels_for_request(request)
     setup = forms_module.follow_choices(request.POST, channels=channels, fallback=fallback)
+    # Inactive segments the campaign (or the one it copies) already has may stay.
+    source = campaign or copy_of
     for notice in setup.notices:
         messages.info(request, notice)
     form = CampaignForm(
@@ -171,9 +173,7 @@ def _bound_form(
         channel=setup.channel,
         audiences=setup.audiences,
         base=setup.base,
-        keep_inactive_ids=selectors.campaign_segment_ids(campaign or copy_of)
-        if (campaign or copy_of)
-        else [],
+        keep_inactive_ids=selectors.campaign_segment_ids(source) if source else [],
         campaign=campaign,
         copy_of=copy_of,
     )
