@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Outermost of the htmx ones: every answer, a redirect or an error too, says it varies.
+    "access_audience.middleware.VaryOnHtmxMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Outside LoginRequiredMiddleware so it can turn its redirect into a whole-page one for htmx.
     "access_audience.middleware.HtmxLoginRedirectMiddleware",

@@ -136,18 +136,6 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required("campaigns.add_campaign", raise_exception=True)
-@once_per_form()
-def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=pk)
-    with submitted_once(request, fallback=reverse("campaigns:list")) as record:
-        copy = services.campaign_duplicate(campaign=campaign, user=request.user)
-        record(reverse("campaigns:detail", args=[copy.pk]))
-    messages.success(request, f"Duplicated as “{copy.name}” (Draft).")
-    return redirect("campaigns:detail", pk=copy.pk)
-
-
-@require_POST
 @permission_required("campaigns.change_campaign", raise_exception=True)
 def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -199,6 +187,7 @@ def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpRes
             "campaign": campaign,
             "conflict": conflict,
             "checks": checks,
+            "copy_of": form.copy_of,
         },
         partial="campaign-form",
     )
@@ -226,9 +215,13 @@ def campaign_form_checks(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/form.html#campaign-form-checks", context)
 
 
-def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):
+def _bound_form(
+    request, *, fallback: Channel, campaign: Campaign | None, copy_of: Campaign | None = None
+):
     channels = channels_for_request(request)
     setup = forms_module.follow_choices(request.POST, channels=channels, fallback=fallback)
+    # Inactive segments the campaign (or the one it copies) already has may stay.
+    source = campaign or copy_of
     for notice in setup.notices:
         messages.info(request, notice)
     form = CampaignForm(
@@ -237,8 +230,9 @@ def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):
         channel=setup.channel,
         audiences=setup.audiences,
         base=setup.base,
-        keep_inactive_ids=selectors.campaign_segment_ids(campaign) if campaign else [],
+        keep_inactive_ids=selectors.campaign_segment_ids(source) if source else [],
         campaign=campaign,
+        copy_of=copy_of,
     )
     return setup, form
 
@@ -257,6 +251,22 @@ def _save_args(request, form: CampaignForm) -> dict:
         "inclusion_ids": data["segments"].include_ids,
         "exclusion_ids": data["segments"].exclude_ids,
     }
+
+
+def _create_from_post(request, *, fallback: Channel, copy_of: Campaign | None = None):
+    """Save a new campaign from the posted form, or show it again (refreshed or with errors)."""
+    setup, form = _bound_form(request, fallback=fallback, campaign=None, copy_of=copy_of)
+    if not _should_redisplay(request, setup, form) and form.is_valid():
+        try:
+            with submitted_once(request, fallback=reverse("campaigns:list")) as record:
+                campaign = services.campaign_create(copy_of=copy_of, **_save_args(request, form))
+                record(_detail_url(campaign))
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” saved.")
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return _form_page(request, setup=setup, form=form)
 
 
 def _should_redisplay(request, setup, form) -> bool:
@@ -298,18 +308,36 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         return redirect("campaigns:list")
     if request.method == "GET":
         return _new_form_page(request, channels)
-    setup, form = _bound_form(request, fallback=channels[0], campaign=None)
-    if not _should_redisplay(request, setup, form) and form.is_valid():
-        try:
-            with submitted_once(request, fallback=reverse("campaigns:list")) as record:
-                campaign = services.campaign_create(**_save_args(request, form))
-                record(_detail_url(campaign))
-        except ValidationError as exc:
-            form.apply_service_error(exc)
-        else:
-            messages.success(request, f"Campaign “{campaign.name}” saved.")
-            return redirect("campaigns:detail", pk=campaign.pk)
+    return _create_from_post(request, fallback=channels[0])
+
+
+def _copy_form_page(request, source: Campaign) -> HttpResponse:
+    """The new-campaign form filled in from `source`, as a Draft under a free copy name."""
+    setup, initial = forms_module.initial_setup(channel=source.channel, campaign=source)
+    initial.update(
+        name=selectors.campaign_copy_name(source), status=Campaign.Status.DRAFT, version=None
+    )
+    form = CampaignForm(
+        channels=channels_for_request(request),
+        channel=source.channel,
+        audiences=setup.audiences,
+        base=setup.base,
+        keep_inactive_ids=selectors.campaign_segment_ids(source),
+        initial=initial,
+        copy_of=source,
+    )
     return _form_page(request, setup=setup, form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("campaigns.add_campaign", raise_exception=True)
+@once_per_form()
+def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Duplicate: the form filled in from this campaign; the copy exists only once saved."""
+    source = _campaign_or_404(pk)
+    if request.method == "GET":
+        return _copy_form_page(request, source)
+    return _create_from_post(request, fallback=source.channel, copy_of=source)
 
 
 def _edit_form_page(request, campaign: Campaign) -> HttpResponse:

@@ -4,6 +4,7 @@ from functools import partial
 
 from django.db import connections, router
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Lower
 
 from channels_app.models import Channel
 from segments.models import Segment
@@ -233,6 +234,17 @@ def segment_picker_page(
         qs = qs.exclude(pk__in=exclude_ids)
     page = list(qs[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
+
+
+def segment_same_name(*, segment: Segment, limit: int = 5) -> list[Segment]:
+    """Other segments of `segment`'s channel with the same name (ignoring case): allowed, but
+    hard to tell apart in the picker without a Segment ID. Uses the channel/lower(name) index."""
+    return list(
+        Segment.objects.annotate(lower_name=Lower("name"))
+        .filter(channel_id=segment.channel_id, lower_name=segment.name.lower())
+        .exclude(pk=segment.pk)
+        .order_by("pk")[:limit]
+    )
 
 
 SIZE_HISTORY_POINTS = 120

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +23,7 @@ from segments.selectors import (
     clean_order,
     clean_status,
     segment_get,
+    segment_same_name,
     segment_search,
     segment_selection,
     segment_size_history,
@@ -162,10 +164,36 @@ def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Added “{segment.name}” to {channel.name}.")
+            _warn_same_name(request, channel, segment)
             if "add_another" in request.POST:
                 return redirect("segments:add", channel.slug)
             return HttpResponseRedirect(found_url)
     return render(request, "segments/form.html", {"channel": channel, "form": form})
+
+
+def _warn_same_name(request: HttpRequest, channel: Channel, segment: Segment) -> None:
+    """Same-named segments are allowed (warned, never refused): say so, since a person picks
+    segments by name."""
+    others = segment_same_name(segment=segment)
+    if not others:
+        return
+    if len(others) == 1:
+        who = f"Another {channel.name} segment is"
+    else:
+        who = f"{len(others)}{'+' if len(others) == 5 else ''} other {channel.name} segments are"
+    ids = [o.external_id for o in others if o.external_id]
+    told = f" (Segment ID {', '.join(ids)})" if ids else " (without a Segment ID)"
+    messages.warning(
+        request,
+        format_html(
+            "{} also called “{}”{}. Both are kept; a distinct name or a Segment ID tells them "
+            'apart in the picker. <a href="{}">See them side by side</a>.',
+            who,
+            segment.name,
+            told,
+            f"{_list_url(channel)}?q={_quote(segment.name)}",
+        ),
+    )
 
 
 def _quote(value: str) -> str:
@@ -215,9 +243,11 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
             form.add_error(None, exc)
         else:
             messages.success(request, f"Saved “{segment.name}”.")
+            _warn_same_name(request, channel, segment)
             return redirect(_back(request, channel))
     next_url = _back(request, channel)
     context = {"channel": channel, "form": form, "segment": segment, "next": next_url}
+    context["same_name"] = segment_same_name(segment=segment)
     return render(request, "segments/form.html", context)
 
 
