@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -61,4 +62,21 @@ class HtmxMessagesMiddleware:
         response.content += (
             f'<div id="messages" class="messages" hx-swap-oob="true">{html}</div>'
         ).encode()
+        return response
+
+
+class VaryOnHtmxMiddleware:
+    """Tell every cache that a response depends on `HX-Request`.
+
+    A list page and its htmx partial share one URL (`render_page`). Without `Vary`, the browser
+    keeps the last answer for that URL, the partial, and Back from another page shows the bare
+    results fragment as the whole page. Applied to every response, so no view can forget it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_vary_headers(response, ("HX-Request",))
         return response

@@ -11,7 +11,13 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from channels_app.models import Channel
-from integrations.klaviyo.models import KlaviyoAccount, SyncRun, SyncRunChannel
+from integrations.klaviyo.models import (
+    KlaviyoAccount,
+    SizeRun,
+    SizeRunChannel,
+    SyncRun,
+    SyncRunChannel,
+)
 
 
 @dataclass(frozen=True)
@@ -126,3 +132,22 @@ def sync_run_failed_list(*, since: datetime, limit: int = 5) -> list[SyncRun]:
         created_at__gte=since,
     )
     return sync_runs_as_shown(list(runs.order_by("-pk")[:limit]))
+
+
+# -- size counts -------------------------------------------------------------------------------
+
+
+def channel_last_size_result(*, channel: Channel) -> SizeRunChannel | None:
+    """The channel's latest size count with its counts, in one query. A count whose next step
+    never came is shown failed (GET never writes: the next refresh fails it for real)."""
+    result = (
+        SizeRunChannel.objects.filter(channel=channel)
+        .select_related("run")
+        .order_by("-run__created_at", "-run__pk")
+        .first()
+    )
+    if result is not None and result.run.is_stale:
+        run = result.run
+        run.status = SizeRun.Status.FAILED
+        run.error = SizeRun.STALE_ERROR
+    return result

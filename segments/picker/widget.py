@@ -33,6 +33,14 @@ class SegmentPickerWidget(forms.Widget):
         value["q"] = str(data.get(f"{name}-q", ""))[:200]
         value["limit"] = limit
         value["search"] = bool(data.get(f"{name}-search") or data.get(f"{name}-limit"))
+        restore = str(data.get(f"{name}-restore", ""))
+        if restore:
+            # "Restore" without JavaScript: put the pre-filled segment back as it came, and
+            # show the form again rather than saving it.
+            for base, part in (("base_include", "include"), ("base_exclude", "exclude")):
+                if restore in value[base] and restore not in value[part]:
+                    value[part].append(restore)
+            value["search"] = True
         return value
 
     def value_omitted_from_data(self, data, files, name):

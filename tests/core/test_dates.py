@@ -12,8 +12,18 @@ from django.utils import timezone
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # What a template may pass to |date: the shared formats, or machine-readable and calendar
 # parts that are not a date and time shown to a person ("c" for <time datetime>, "Y-m-d" and
-# "Y-m" in links' query strings, month names).
-ALLOWED = {"DATETIME_FORMAT", "DATE_FORMAT", "TIME_FORMAT", "c", "e", "Y-m-d", "Y-m", "F Y"}
+# "Y-m" (and the month's last day, "Y-m-t") in links' query strings, month names).
+ALLOWED = {
+    "DATETIME_FORMAT",
+    "DATE_FORMAT",
+    "TIME_FORMAT",
+    "c",
+    "e",
+    "Y-m-d",
+    "Y-m-t",
+    "Y-m",
+    "F Y",
+}
 DATE_FILTER = re.compile(r"""\|date:["']([^"']*)["']""")
 
 
