@@ -261,6 +261,7 @@ def test_odd_values_never_break_a_route(name, params, shared_world, marketer_cli
             data = fields | {k: value for k in keys if k not in choices}
             _send(marketer_client, method, real, data)
         _send(marketer_client, method, real, dict.fromkeys(keys, nasty))
+        _send(marketer_client, method, real, dict.fromkeys(keys, ODD["NUL"]))
         for url in huge_path:
             _send(marketer_client, method, url, fields)
 
