@@ -99,6 +99,8 @@ def build_world(*, text: str = "") -> World:
             "segments.csv", b"Segment name,Segment ID,Link\nVIP,V1,https://example.com/v\n"
         ),
     )
+    upload_services.upload_read_run(upload_id=world.upload.pk)  # the worker's part
+    world.upload.refresh_from_db()
     if text:
         # A file name is stored without its folders; the row is written directly instead.
         Upload.objects.filter(pk=world.upload.pk).update(file_name=text)

@@ -89,6 +89,7 @@ EXPECTED: dict[str, dict] = {
     # Audiences
     "channels/<slug:channel_slug>/audiences/": READ,
     "channels/<slug:channel_slug>/audiences/new/": WRITE_FORM,
+    "channels/<slug:channel_slug>/audiences/reach/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/edit/": WRITE_FORM,
     "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_ACTION,
@@ -97,6 +98,7 @@ EXPECTED: dict[str, dict] = {
     "campaigns/": READ,
     "campaigns/new/": WRITE_FORM,
     "campaigns/calendar/": READ,
+    "campaigns/form-checks/": READ,
     "campaigns/<int:pk>/": READ,
     "campaigns/<int:pk>/edit/": WRITE_FORM,
     "campaigns/<int:pk>/duplicate/": WRITE_ACTION,
@@ -116,6 +118,11 @@ EXPECTED: dict[str, dict] = {
     "data/uploads/<int:pk>/retry/": WRITE_ACTION,
     "data/uploads/<int:pk>/cancel/": WRITE_ACTION,
     "data/uploads/<int:pk>/errors.csv": READ,
+    "data/uploads/<int:pk>/import-valid/": WRITE_ACTION,
+    # The file's invalid rows, or back to the upload once its file is gone.
+    "data/uploads/<int:pk>/invalid-rows.csv": expect(
+        (LOGIN, LOGIN), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED)
+    ),
     "data/export/<slug:channel_slug>/segments.csv": READ,
     # Integrations: Klaviyo
     "integrations/klaviyo/": READ,
