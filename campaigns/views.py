@@ -212,7 +212,7 @@ def campaign_form_checks(request: HttpRequest) -> HttpResponse:
     if not channels:
         raise Http404("No channel yet")
     channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
-    campaign = selectors.campaign_find(_int(request.GET.get("campaign")))
+    campaign = selectors.campaign_find(parse_id(request.GET.get("campaign")))
     picker = PickerInput.from_data(request.GET, name="segments")
     checks = draft_checks(
         campaign=campaign,

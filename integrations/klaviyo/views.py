@@ -239,9 +239,6 @@ def sizes_refresh(request: HttpRequest, channel_slug: str) -> HttpResponse:
 def sizes_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
     """The panel the Segments tab loads, and polls while a count goes on."""
     channel = get_object_or_404(Channel, slug=channel_slug)
-    try:
-        watched = int(request.GET.get("run", ""))
-    except ValueError:
-        watched = None
+    watched = parse_id(request.GET.get("run"))
     context = sizes_panel_context(channel=channel, user=request.user)
     return _sizes_response(request, context, watched=watched)
