@@ -28,6 +28,7 @@ from segments.bulk import (
     link_check,
     name_key,
     parse_active,
+    parse_size,
     segment_bulk_upsert,
 )
 from segments.models import Segment
@@ -229,6 +230,16 @@ class SegmentImporter(Importer):
             ("active status", "active", "status", "is active", "enabled", "state"),
             ("active", "status", "actif", "statut"),
         ),
+        # Sizes: a figure per row (or one for all), recorded as counted now, from the CSV.
+        FieldSpec(
+            "size",
+            "Size",
+            False,
+            "How many contacts the segment holds: 12345, 12,345 or 12 345. "
+            "Not imported: segments keep their sizes; an empty cell keeps that segment's.",
+            ("size", "segment size", "contacts", "members", "profile count", "total members"),
+            ("size", "contacts", "members", "taille", "count"),
+        ),
     )
 
     def check_static(self, key: str, value: str) -> str | None:
@@ -243,6 +254,8 @@ class SegmentImporter(Importer):
             return link_check(value)
         elif key == "is_active" and parse_active(value) is None:
             return f"use {ACTIVE_WORDS}."
+        elif key == "size":
+            return parse_size(value)[1] or None
         return None
 
     def run(
@@ -298,11 +311,11 @@ class ChangePreview:
     SHOWN = 20
     NAMES_TRACKED = 200_000  # new names remembered to find twins; past that, not checked
 
-    FIELD_LABELS = {"name": "Name", "link": "Link", "is_active": "Status"}
+    FIELD_LABELS = {"name": "Name", "link": "Link", "is_active": "Status", "size": "Size"}
 
     def __init__(self):
         self.rows: list[dict] = []
-        self.counts = {"name": 0, "link": 0, "is_active": 0}
+        self.counts = {"name": 0, "link": 0, "is_active": 0, "size": 0}
         self.new_names: dict[str, tuple[int, str]] = {}  # name key → (row, name)
         self.twins: list[dict] = []
         self.twin_count = 0
@@ -376,6 +389,8 @@ class ChangePreview:
 def _shown(key: str, value) -> str:
     if key == "is_active":
         return "Active" if value else "Inactive"
+    if key == "size":
+        return "unknown" if value is None else f"{value:,}"
     return value or ""
 
 
@@ -392,6 +407,8 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
     id_kind, id_where = resolved.get("external_id", ("static", ""))
     link_kind, link_where = resolved.get("link", ("", None))
     active_kind, active_where = resolved.get("is_active", ("", None))
+    size_kind, size_where = resolved.get("size", ("", None))
+    size_col = size_kind == "column"
     id_col, link_col, active_col = (
         id_kind == "column",
         link_kind == "column",
@@ -417,6 +434,7 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
             external_id=external_id,
             link=clean(cells[link_where]) if link_col else link_where,
             is_active=cells[active_where] if active_col else active_where,
+            size=cells[size_where] if size_col else size_where,  # parsed by segments.bulk
             ref=row.number,
             problems=problems or None,
         )

@@ -14,7 +14,13 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from channels_app.roles import MARKETER, VIEWER, sync_roles
 from integrations.klaviyo import services as klaviyo_services
-from integrations.klaviyo.models import ChannelSyncSetting, SyncRun, SyncRunChannel
+from integrations.klaviyo.models import (
+    ChannelSyncSetting,
+    SizeRun,
+    SizeRunChannel,
+    SyncRun,
+    SyncRunChannel,
+)
 from integrations.uploads import services as upload_services
 from integrations.uploads.models import Upload, UploadError
 from tests.factories import ensure_default_channels, make_audience, make_campaign, make_segment
@@ -127,6 +133,14 @@ def build_world(*, text: str = "") -> World:
         finished_at=timezone.now(),
     )
     SyncRunChannel.objects.create(run=world.run, channel=email, in_progress=False)
+    size_run = SizeRun.objects.create(
+        status=SizeRun.Status.FAILED,
+        error=text or "Klaviyo said no to the count",
+        waiting_reason=text,
+        started_by=world.users["marketer"],
+        finished_at=timezone.now(),
+    )
+    SizeRunChannel.objects.create(run=size_run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
     klaviyo_services.klaviyo_key_save(api_key="pk_matrix_test_key_1234", user=None)
     access = {
