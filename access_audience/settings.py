@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a search or a filter from the query string.
+    "access_audience.middleware.QueryStringControlCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Outermost of the htmx ones: every answer, a redirect or an error too, says it varies.
@@ -247,6 +249,8 @@ AXES_LOCKOUT_CALLABLE = "access_audience.throttling.login_locked_out"
 # in X-Forwarded-For (0: the connection's address, REMOTE_ADDR).
 LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "access_audience.throttling.client_ip_address"
+# The username as recorded: control characters dropped and cut to the column's 255 characters.
+AXES_USERNAME_CALLABLE = "access_audience.throttling.login_username"
 
 # --- Email (password reset) ------------------------------------------------------------------
 _email_backend = env(

@@ -3,12 +3,13 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from access_audience.params import BoundedIntegerField, parse_int
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.picker import PickerValue, SegmentPickerField, ShowAsTypedMixin
 
 
-class VolumeField(forms.IntegerField):
+class VolumeField(BoundedIntegerField):
     """A whole number ≥ 0 that may be typed with thousands separators (12,500 or 12 500)."""
 
     def to_python(self, value):
@@ -29,7 +30,10 @@ class AudienceForm(ShowAsTypedMixin, forms.Form):
         label="Estimated volume",
         help_text="An approximate number of contacts, for reference.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={"invalid": "Enter a whole number of contacts, like 12,500."},
+        error_messages={
+            "invalid": "Enter a whole number of contacts, like 12,500.",
+            "max_value": "Enter a number of contacts no larger than %(limit)s.",
+        },
     )
     # Free text so a mangled hidden value cannot block the form; see clean_version.
     version = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -89,8 +93,7 @@ class AudienceForm(ShowAsTypedMixin, forms.Form):
         return True
 
     def clean_version(self) -> int | None:
-        value = (self.cleaned_data.get("version") or "").strip()
-        return int(value) if value.isdigit() else None
+        return parse_int(self.cleaned_data.get("version"), min_value=0)
 
     def apply_service_error(self, error: ValidationError) -> None:
         """Show a service's ValidationError on the fields it names."""

@@ -8,6 +8,7 @@ from django.forms.utils import from_current_timezone
 from django.http import QueryDict
 from django.utils import timezone
 
+from access_audience import params
 from access_audience.text import with_article
 from audiences.models import Audience
 from campaigns import services
@@ -29,10 +30,10 @@ class CampaignFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Campaign.Status.choices], required=False
     )
-    date_from = forms.DateField(
+    date_from = params.BoundedDateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = params.BoundedDateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -55,14 +56,8 @@ class CampaignFilterForm(forms.Form):
 
 
 def parse_month(value: str | None, today: date) -> tuple[int, int]:
-    """`2026-12` → (2026, 12); anything else → the current month."""
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        if 1 <= month <= 12 and 1900 <= year <= 9999:
-            return year, month
-    except ValueError:
-        pass
-    return today.year, today.month
+    """`2026-12` → (2026, 12); anything else, or a month outside the bounds → the current month."""
+    return params.parse_month(value, default=(today.year, today.month))
 
 
 class CampaignForm(ShowAsTypedMixin, forms.Form):
@@ -76,7 +71,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
     channel = forms.ChoiceField()
     audience = forms.ChoiceField(required=False, label="Audience")
     status = forms.ChoiceField(choices=Campaign.Status.choices)
-    send_at = forms.DateTimeField(
+    send_at = params.BoundedDateTimeField(
         required=False,
         label="Send time",
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -90,7 +85,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
         validators=[validate_http_url],
         widget=forms.URLInput(attrs={"placeholder": "https://"}),
     )
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = params.BoundedIntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     loaded_channel = forms.CharField(required=False, widget=forms.HiddenInput)
     loaded_audience = forms.CharField(required=False, widget=forms.HiddenInput)
     segments = SegmentPickerField(

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.params import month_bounds, parse_id, parse_int
 from access_audience.submissions import SAVED_ONCE, once_per_form, submitted_once
 from audiences.selectors import audience_find
 from campaigns import forms as forms_module
@@ -70,13 +71,15 @@ MONTH_WARNINGS_SHOWN = 20
 
 
 def _month_links(year: int, month: int, today) -> dict[str, object]:
-    """The calendar's heading and its previous / next / this month links (`YYYY-MM`)."""
+    """The calendar's heading and its previous / next / this month links (`YYYY-MM`); no
+    previous or next link leads outside the months a request may name."""
     prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    first, last = month_bounds()
     return {
         "month_start": timezone.datetime(year, month, 1).date(),
-        "prev_month": f"{prev_year:04d}-{prev_month:02d}",
-        "next_month": f"{next_year:04d}-{next_month:02d}",
+        "prev_month": f"{prev_year:04d}-{prev_month:02d}" if (year, month) > first else "",
+        "next_month": f"{next_year:04d}-{next_month:02d}" if (year, month) < last else "",
         "this_month": f"{today.year:04d}-{today.month:02d}",
     }
 
@@ -139,10 +142,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("campaigns.change_campaign", raise_exception=True)
 def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = None
+    version = parse_int(request.POST.get("version"), min_value=0)
     try:
         services.campaign_reapply_audience(
             campaign=campaign, user=request.user, expected_version=version
@@ -201,7 +201,7 @@ def campaign_form_checks(request: HttpRequest) -> HttpResponse:
     if not channels:
         raise Http404("No channel yet")
     channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
-    campaign = selectors.campaign_find(_int(request.GET.get("campaign")))
+    campaign = selectors.campaign_find(parse_id(request.GET.get("campaign")))
     picker = PickerInput.from_data(request.GET, name="segments")
     checks = draft_checks(
         campaign=campaign,
@@ -286,7 +286,7 @@ def _detail_url(campaign: Campaign) -> str:
 def _new_form_page(request, channels: list[Channel]) -> HttpResponse:
     """The empty form, for the channel and audience of the link that led here (if any)."""
     channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
-    audience = audience_find(channel=channel, pk=_int(request.GET.get("audience")))
+    audience = audience_find(channel=channel, pk=parse_id(request.GET.get("audience")))
     setup, initial = forms_module.initial_setup(channel=channel, audience=audience)
     form = CampaignForm(
         channels=channels,
@@ -380,10 +380,3 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Campaign “{saved.name}” saved.")
             return redirect("campaigns:detail", pk=saved.pk)
     return _form_page(request, setup=setup, form=form, campaign=campaign, conflict=conflict)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -6,6 +6,7 @@ from django.db import connections, router
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 
+from access_audience.params import clean_search
 from channels_app.models import Channel
 from segments.models import Segment
 from segments.search_index import (
@@ -59,7 +60,8 @@ def segment_search(
         "missing": {"klaviyo_missing_since__isnull": False},
     }.get(status, {})
     qs = SegmentSearchQuerySet(model=Segment).filter(channel=channel, **status_filter)
-    query = query.strip()
+    # Control characters never reach the index (a NUL ends an FTS5 expression mid-string).
+    query = clean_search(query)
     ordering = _ORDERING.get(order, _ORDERING["name"])
     if not query:
         return qs.order_by(*ordering)

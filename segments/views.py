@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.params import clean_search
 from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
@@ -57,7 +58,7 @@ def size_context() -> dict:
 def _search_state(params) -> dict[str, str]:
     """The search the user is looking at, from the query string (bad values fall back)."""
     return {
-        "query": (params.get("q") or "").strip()[:255],
+        "query": clean_search(params.get("q")),
         "status": clean_status(params.get("status")),
         "order": clean_order(params.get("order")),
     }
@@ -70,7 +71,8 @@ def _list_url(channel: Channel) -> str:
 def _back(request: HttpRequest, channel: Channel) -> str:
     """Where to go after a write: the `next` page when it is ours, else the Segments tab."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take any other word for a view's name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

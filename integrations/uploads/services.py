@@ -295,10 +295,15 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
             status = Upload.Status.CHECKED
         elif result.rejected:
             status, keep_file = Upload.Status.REJECTED, True  # for “Import the valid rows only”
+            way_on = (
+                "Import the valid rows only, or download the invalid rows, fix them and upload "
+                "them."
+                if result.valid
+                else "Download the invalid rows, fix them and upload them."
+            )
             message = (
                 f"Nothing was imported: {result.invalid:,} "
-                f"row{'s are' if result.invalid != 1 else ' is'} invalid. Import the valid rows "
-                "only, or download the invalid rows, fix them and upload them."
+                f"row{'s are' if result.invalid != 1 else ' is'} invalid. {way_on}"
             )
         else:
             status = Upload.Status.DONE

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from access_audience.params import DB_INT_MAX, parse_int
 from channels_app.models import Channel
 from segments.models import Segment
 from segments.picker.inputs import ids
@@ -15,6 +16,8 @@ from segments.selectors import segment_picker_page, segments_by_id
 
 PAGE_SIZE = 20
 MAX_LIMIT = 200
+# The furthest a "Show more" may start: offset + limit + 1 must stay a database integer.
+MAX_OFFSET = DB_INT_MAX - MAX_LIMIT - 1
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 DEFAULT_LABELS = {"base": "pre-filled", "added": "added", "removed": "removed"}
 
@@ -164,7 +167,7 @@ def picker_state(
         removed_rows.sort(key=lambda r: (r.segment.name.lower(), r.segment.pk))
         removed = [_annotate(r, **annotate) for r in removed_rows]
     limit = max(1, min(int(limit), MAX_LIMIT))
-    offset = max(0, int(offset))
+    offset = max(0, min(int(offset), MAX_OFFSET))
     page, has_more = segment_picker_page(
         channel=channel,
         query=query,
@@ -200,10 +203,7 @@ def picker_state_from_query(*, channel: Channel, params) -> PickerState:
     name = params.get("field", "segments")
     if not NAME_RE.match(name):
         name = "segments"
-    try:
-        offset = int(params.get("offset", 0))
-    except (TypeError, ValueError):
-        offset = 0
+    offset = parse_int(params.get("offset"), default=0, min_value=0, max_value=MAX_OFFSET)
     return picker_state(
         name=name,
         channel=channel,
