@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
+from history.actor import RUN_SYNC, Actor, acting_as, run_actor
 from integrations.klaviyo import crypto, selectors
 from integrations.klaviyo.client import (
     KlaviyoAuthError,
@@ -302,7 +303,7 @@ def sync_run_execute(
         for channel in channels:
             # Also a check that the run was not given up as stale meanwhile.
             _report_progress(run_id, pages[0], sum(counters.values()), counters)
-            with transaction.atomic():
+            with transaction.atomic(), acting_as(_run_actor(run)):
                 counts = channel_apply(channel=channel, objects=objects, now=timezone.now())
                 SyncRunChannel.objects.filter(run_id=run_id, channel=channel).update(**counts)
             if on_channel:
@@ -343,6 +344,13 @@ def sync_run_execute(
         _finish(run_id)
     run.refresh_from_db()
     return run
+
+
+def _run_actor(run: SyncRun) -> Actor:
+    """The history records the run's changes as "Klaviyo sync #41", started by whom."""
+    return run_actor(
+        kind=RUN_SYNC, run_id=run.pk, label=f"Klaviyo sync #{run.pk}", user=run.started_by
+    )
 
 
 def _report_progress(run_id: int, pages: int, items: int, counters: dict[str, int]) -> None:
