@@ -11,6 +11,8 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
 from channels_app.models import Channel
+from history.actor import RUN_SYNC as HISTORY_RUN_SYNC
+from history.pages import run_changes_context
 from integrations.klaviyo import background, crypto, selectors, services
 from integrations.klaviyo.forms import ApiKeyForm, ChannelSyncForm
 
@@ -116,7 +118,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.sync_run_get(run_id=run_id)
     if run is None:
         raise Http404("No such sync run.")
-    return render_page(request, "klaviyo/run_detail.html", {"run": run}, partial="run-progress")
+    context = {"run": run}
+    if run.is_finished and not wants_partial(request):
+        context.update(run_changes_context(request, run_kind=HISTORY_RUN_SYNC, run_id=run.pk))
+    return render_page(request, "klaviyo/run_detail.html", context, partial="run-progress")
 
 
 # -- the Segments tab's panel ----------------------------------------------------------------

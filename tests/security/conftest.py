@@ -13,6 +13,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from channels_app.roles import MARKETER, VIEWER, sync_roles
+from history.actor import acting_as, run_actor, user_actor
+from history.record import change_record
 from integrations.klaviyo import services as klaviyo_services
 from integrations.klaviyo.models import ChannelSyncSetting, SyncRun, SyncRunChannel
 from integrations.uploads import services as upload_services
@@ -138,6 +140,7 @@ def build_world(*, text: str = "") -> World:
         **access, get_data=text, post_data=text or "username=marketer", failures_since_start=2
     )
     AccessLog.objects.create(**access)
+    _history(world, label, text)
     AccessFailureLog.objects.create(**access, locked_out=False)
     DBTaskResult.objects.create(
         args_kwargs={"args": [world.upload.pk, True], "kwargs": {}},
@@ -184,3 +187,40 @@ def shared_world(module_world, db, settings) -> World:
         path.write_bytes(content)
     settings.UPLOAD_DIR = uploads
     return world
+
+
+def _history(world: World, label: str, text: str) -> None:
+    """History entries of every kind of object and source, with `text` in every value."""
+    item = [[world.segment.pk, label]]
+    saves = [
+        ("audience", world.audience, {"name": [text or "Old", label], "exclusions": [item, []]}),
+        ("campaign", world.campaign, {"notes": [text, label], "inclusions": [[], item]}),
+        ("segment", world.segment, {"link": [text or "https://example.com/o", label]}),
+    ]
+    with acting_as(user_actor(world.users["marketer"])):
+        for kind, obj, changes in saves:
+            change_record(
+                object_type=kind,
+                object_id=obj.pk,
+                object_name=label,
+                channel_id=world.channels["email"].pk,
+                version=1,
+                action="updated",
+                changes=changes,
+                state={"inclusions": item, "exclusions": []},
+                note=text,
+            )
+    runs = [
+        ("sync", world.run.pk, f"Klaviyo sync #{world.run.pk}"),
+        ("upload", world.upload.pk, f"Upload #{world.upload.pk} ({text or 'segments.csv'})"),
+    ]
+    for kind, pk, run_label in runs:
+        with acting_as(run_actor(kind=kind, run_id=pk, label=run_label)):
+            change_record(
+                object_type="segment",
+                object_id=world.segment.pk,
+                object_name=label,
+                channel_id=world.channels["email"].pk,
+                action="updated",
+                changes={"name": [text or "Old", label]},
+            )

@@ -126,6 +126,18 @@ EXPECTED: dict[str, dict] = {
     "integrations/klaviyo/channels/<slug:channel_slug>/sync/": WRITE_ACTION,
     "integrations/klaviyo/channels/<slug:channel_slug>/panel/": READ,
     "integrations/klaviyo/runs/<int:run_id>/": READ,
+    # History: both roles read it, Marketers restore; the Activity page is for admins (staff).
+    "channels/<slug:channel_slug>/segments/<int:pk>/history/": READ,
+    "channels/<slug:channel_slug>/audiences/<int:pk>/history/": READ,
+    "channels/<slug:channel_slug>/audiences/<int:pk>/history/restore/": WRITE_ACTION,
+    "campaigns/<int:pk>/history/": READ,
+    "campaigns/<int:pk>/history/restore/": WRITE_ACTION,
+    "activity/": expect(
+        (LOGIN, LOGIN), (DENIED, NOT_ALLOWED), (DENIED, NOT_ALLOWED), (OK_200, NOT_ALLOWED)
+    ),
+    "activity/export.csv": expect(
+        (LOGIN, LOGIN), (DENIED, NOT_ALLOWED), (DENIED, NOT_ALLOWED), (OK_200, NOT_ALLOWED)
+    ),
     # Admin pages that are not a model's (the models' pages follow ADMIN_MODEL_PAGES).
     "admin/": ADMIN,
     # A superuser who is logged in already is sent on to the admin's index.
@@ -168,6 +180,10 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/axes/accesslog/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/django_tasks_database/dbtaskresult/<path:object_id>/delete/": ADMIN_REFUSED,
+    # History is never added, changed or deleted in the admin, not even by a superuser.
+    "admin/history/change/add/": ADMIN_REFUSED,
+    "admin/history/change/<path:object_id>/change/": ADMIN_READ_ONLY,
+    "admin/history/change/<path:object_id>/delete/": ADMIN_REFUSED,
     # A segment in use or a channel with data is not deleted: back to its page with a message.
     "admin/segments/segment/<path:object_id>/delete/": admin_page((REDIRECT, OK)),
     "admin/channels_app/channel/<path:object_id>/delete/": admin_page((REDIRECT, OK)),
