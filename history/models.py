@@ -59,7 +59,6 @@ class Change(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id", "-id"], name="history_change_object"),
             models.Index(fields=["run_kind", "run_id", "id"], name="history_change_run"),
-            models.Index(fields=["user_name", "-id"], name="history_change_user"),
         ]
 
     def __str__(self) -> str:

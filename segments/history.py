@@ -5,6 +5,7 @@ INSERT … SELECT from the rows just written, so their ids need no round trip)."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from django.db import connection
@@ -92,7 +93,8 @@ class BulkHistory:
                 self.channel_id,
                 action,
                 fields_key(changes) if changes else "",
-                changes_json(changes) if changes else "{}",
+                # Plain json: a row's values are text, booleans and None.
+                json.dumps(changes) if changes else "{}",
                 "",
                 *self.actor,
             )
