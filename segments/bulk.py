@@ -495,7 +495,7 @@ class _Upsert:
                 continue
             result.updated += 1
             updates.append((pk, *new))
-            if self.on_outcome or self.history:
+            if self.on_outcome or (self.history and not self.postgres):
                 old = (name, link, active, kind)
                 changes = {
                     f: (o, n) for f, o, n in zip(CHANGE_FIELDS, old, new, strict=True) if o != n
@@ -504,7 +504,8 @@ class _Upsert:
                     changes["klaviyo_missing_since"] = (missing, None)
                 if self.on_outcome:
                     self.on_outcome(row, Outcome.UPDATED, changes)
-                self._heard(pk, row.name, Outcome.UPDATED, changes)
+                if not self.postgres:  # PostgreSQL: from the staging table, see write_rows
+                    self._heard(pk, row.name, Outcome.UPDATED, changes)
         if self.write and (self.skip_invalid or not result.invalid):
             self._write_with_history(creates, updates)
 
@@ -675,6 +676,10 @@ class _Upsert:
                 with cursor.cursor.copy("COPY segments_bulk_changes FROM STDIN") as copy:
                     for values in updates:
                         copy.write_row(values)
+                if self.history:
+                    self.history.updated_from_staging(
+                        cursor, CHANGE_FIELDS, mark_missing=self.mark_missing, recheck=pg_recheck
+                    )
                 cursor.execute(
                     f"UPDATE {table} AS s SET name = v.name, link = v.link,"  # noqa: S608
                     f" is_active = v.is_active, kind = v.kind, {self._update_tail()}"

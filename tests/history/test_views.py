@@ -275,3 +275,14 @@ def test_prune_keeps_everything_by_default_and_prunes_older_entries(audience, se
     call_command("prune_history")
     assert "Deleted 1 history entry." in capsys.readouterr().out
     assert list(Change.objects.values_list("action", flat=True)) == ["updated"]
+
+
+def test_admin_changes_are_recorded_as_through_the_admin(admin_client, email, marketer):
+    campaign = campaign_services.campaign_create(user=marketer, channel=email, name="C")
+    pk = campaign.pk
+    response = admin_client.post(
+        reverse("admin:campaigns_campaign_delete", args=[pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    deleted = Change.objects.get(object_id=pk, action="deleted")
+    assert deleted.who == "boss (admin)"
