@@ -113,8 +113,10 @@ class BulkHistory:
                 Change.Action.CREATED,
                 ",name,external_id,link,is_active,",
                 _created_json(),
-                "s.channel_id = %s AND s.id > %s AND s.created_at = %s",
-                [self.channel_id, self.before_insert, self.db_now],
+                # "+ 0": only the primary key's range may drive the scan, never the channel's
+                # indexes (which would read the whole channel once a batch).
+                "s.id > %s AND s.channel_id + 0 = %s AND s.created_at = %s",
+                [self.before_insert, self.channel_id, self.db_now],
             )
         changes_write(self.rows)
         self.rows = []
