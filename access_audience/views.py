@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -14,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from channels_app.models import Channel
 from channels_app.selectors import channel_overview_list
 from history.pages import activity_context
 from integrations.uploads.reading import neutralise
@@ -55,7 +57,20 @@ def activity(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     context = activity_context(request)
     context["page_obj"] = paginate(context.pop("changes"), request.GET.get("page"))
+    _link_histories(context["page_obj"].object_list)
     return render_page(request, "activity.html", context, partial="activity-entries")
+
+
+def _link_histories(changes) -> None:
+    """Each entry's object's History tab (one query for the channels' slugs)."""
+    slugs = dict(Channel.objects.values_list("pk", "slug"))
+    for change in changes:
+        slug = slugs.get(change.channel_id)
+        if change.object_type == "campaign":
+            change.history_url = reverse("campaigns:history", args=[change.object_id])
+        elif slug:
+            name = "audiences:history" if change.object_type == "audience" else "segments:history"
+            change.history_url = reverse(name, args=[slug, change.object_id])
 
 
 class _Echo:

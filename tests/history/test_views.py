@@ -237,6 +237,7 @@ def test_activity_is_for_admins_with_filters_and_csv(admin_client, marketer_clie
     save(audience, 1)
     body = admin_client.get(reverse("activity")).content.decode()
     assert body.count('class="history-entry"') == 2 and "Audience “VIP”" in body
+    assert f'href="{history_url(audience)}"' in body
     body = admin_client.get(reverse("activity"), {"person": "marketer"}).content.decode()
     assert body.count('class="history-entry"') == 1
     Change.objects.filter(action="created").update(at=timezone.now() - timezone.timedelta(days=9))
@@ -286,3 +287,14 @@ def test_admin_changes_are_recorded_as_through_the_admin(admin_client, email, ma
     assert response.status_code == 302
     deleted = Change.objects.get(object_id=pk, action="deleted")
     assert deleted.who == "boss (admin)"
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_activity_runs_a_fixed_number_of_queries(
+    admin_client, audience, size, django_assert_num_queries
+):
+    save(audience, size)
+    admin_client.get(reverse("activity"))
+    with django_assert_num_queries(8):
+        response = admin_client.get(reverse("activity"))
+    assert response.content.decode().count('class="history-entry"') == size + 1
