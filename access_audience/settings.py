@@ -93,8 +93,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a search or a filter from the query string.
+    "access_audience.middleware.QueryStringControlCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Outermost of the htmx ones: every answer, a redirect or an error too, says it varies.
+    "access_audience.middleware.VaryOnHtmxMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Outside LoginRequiredMiddleware so it can turn its redirect into a whole-page one for htmx.
     "access_audience.middleware.HtmxLoginRedirectMiddleware",
@@ -246,6 +250,8 @@ AXES_LOCKOUT_CALLABLE = "access_audience.throttling.login_locked_out"
 # in X-Forwarded-For (0: the connection's address, REMOTE_ADDR).
 LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "access_audience.throttling.client_ip_address"
+# The username as recorded: control characters dropped and cut to the column's 255 characters.
+AXES_USERNAME_CALLABLE = "access_audience.throttling.login_username"
 
 # --- Email (password reset) ------------------------------------------------------------------
 _email_backend = env(
@@ -312,12 +318,16 @@ SYNC_STALE_AFTER_SECONDS = env_int("SYNC_STALE_AFTER_SECONDS", 15 * 60)
 # --- CSV upload ------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 1_000_000)
+# Columns a CSV upload may have: keeps the mapping step's page small.
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 200)
 # A check or import silent this long (no progress written) is taken to have died with its worker.
 UPLOAD_STALE_AFTER_SECONDS = env_int("UPLOAD_STALE_AFTER_SECONDS", 15 * 60)
 UPLOAD_DIR = DATA_DIR / "uploads"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
+# Uploaded files stream to disk beside the uploads, refused as soon as they pass the size cap.
+FILE_UPLOAD_HANDLERS = ["integrations.uploads.handlers.CappedUploadHandler"]
 
 # --- History ---------------------------------------------------------------------------------
 # Days of history `manage.py prune_history` keeps; unset keeps it forever.

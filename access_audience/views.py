@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
+from access_audience.db import connections_reset_broken, is_connection_lost
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
 from channels_app.models import Channel
@@ -122,7 +122,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors: whatever broke may be what they need (the database, say).
     from django.template import loader
 
-    if isinstance(sys.exception(), CONNECTION_ERRORS):
+    if is_connection_lost(sys.exception()):
         # The database went away under this request: a passing problem, not a bug. Nothing
         # was committed (every write is one transaction), and the next request reconnects.
         connections_reset_broken()

@@ -6,10 +6,21 @@ from django.db.models.functions import Coalesce
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
+from segments.reach import Reach, SizedSegment, reach
 
 
 def _segments() -> QuerySet[Segment]:
-    return Segment.objects.only("pk", "name", "is_active", "channel_id").order_by("name", "pk")
+    return Segment.objects.only(
+        "pk", "name", "is_active", "channel_id", "size", "size_counted_at"
+    ).order_by("name", "pk")
+
+
+def audience_reach(audience: Audience) -> Reach:
+    """The audience's reach from its segments' sizes (uses the prefetched segments)."""
+    return reach(
+        [SizedSegment.of(s) for s in audience.inclusion_segments.all()],
+        [SizedSegment.of(s) for s in audience.exclusion_segments.all()],
+    )
 
 
 def _campaign_count():
@@ -86,3 +97,27 @@ def audience_options(*, channel: Channel) -> QuerySet[Audience]:
 
 def channel_has_segments(*, channel: Channel) -> bool:
     return Segment.objects.filter(channel=channel).exists()
+
+
+COPY_SUFFIX = " (copy)"
+
+
+def audience_copy_name(audience: Audience) -> str:
+    """“<name> (copy)”, or “<name> (copy 2)”, “(copy 3)” … when taken in the channel: the name a
+    clone's form proposes."""
+    base = audience.name
+    if len(base) + len(" (copy 999)") > 255:
+        base = base[: 255 - len(" (copy 999)")].rstrip()
+    stem = f"{base}{COPY_SUFFIX[:-1]}"  # "<name> (copy"
+    taken = {
+        n.lower()
+        for n in Audience.objects.filter(
+            channel_id=audience.channel_id, name__istartswith=stem
+        ).values_list("name", flat=True)
+    }
+    candidate = f"{base}{COPY_SUFFIX}"
+    number = 2
+    while candidate.lower() in taken:
+        candidate = f"{stem} {number})"
+        number += 1
+    return candidate

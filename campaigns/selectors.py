@@ -127,6 +127,11 @@ def campaign_get_with_channel(pk: int) -> Campaign:
     return Campaign.objects.select_related("channel").get(pk=pk)
 
 
+def campaign_find(pk: int | None) -> Campaign | None:
+    """The campaign with this id, or None (no id, or deleted)."""
+    return Campaign.objects.filter(pk=pk).first() if pk else None
+
+
 def campaign_exists(pk: int) -> bool:
     return Campaign.objects.filter(pk=pk).exists()
 
@@ -246,3 +251,15 @@ def audience_choices(channel: Channel | None) -> QuerySet[Audience]:
     if channel is None:
         return Audience.objects.none()
     return Audience.objects.filter(channel=channel).order_by("name")
+
+
+def campaign_copy_name(campaign: Campaign) -> str:
+    """“<name> (copy)”, or “(copy 2)”, “(copy 3)” … when taken: the name a duplicate proposes."""
+    base = f"{campaign.name} (copy)"
+    taken = set(Campaign.objects.filter(name__startswith=base).values_list("name", flat=True))
+    if base not in taken:
+        return base[:255]
+    n = 2
+    while f"{campaign.name} (copy {n})" in taken:
+        n += 1
+    return f"{campaign.name} (copy {n})"[:255]

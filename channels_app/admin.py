@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -9,8 +10,16 @@ from channels_app.services import ChannelInUse, channel_delete
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position", "segment_count", "audience_count", "campaign_count"]
-    list_editable = ["position"]
+    list_display = [
+        "name",
+        "slug",
+        "position",
+        "quiet_window_hours",
+        "segment_count",
+        "audience_count",
+        "campaign_count",
+    ]
+    list_editable = ["position", "quiet_window_hours"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     actions = None  # no bulk delete: each deletion is checked on its own
@@ -32,6 +41,9 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         channel = self.get_object(request, object_id)
+        # The permission first: the refusal below names the channel.
+        if channel is not None and not self.has_delete_permission(request, channel):
+            raise PermissionDenied
         if channel is not None and channel_has_data(channel):
             self.message_user(
                 request,

@@ -31,7 +31,7 @@ FIELD_KINDS = {
         "notes",
         "link",
     ],
-    Change.ObjectType.SEGMENT: ["name", "external_id", "link", "is_active"],
+    Change.ObjectType.SEGMENT: ["name", "external_id", "link", "is_active", "size"],
 }
 # What a run did to each segment, for the run's page.
 RUN_OUTCOMES = [

@@ -25,6 +25,7 @@ LABELS = {
     "channel": "Channel",
     "external_id": "Segment ID",
     "is_active": "Active",
+    "size": "Size",
     "kind": "Kind",
     "klaviyo_missing_since": "Not in Klaviyo since",
 }

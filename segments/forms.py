@@ -2,8 +2,10 @@ from django import forms
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from access_audience.params import parse_int
 from channels_app.models import Channel
 from channels_app.selectors import channel_others
+from segments.bulk import parse_size
 from segments.models import Segment
 from segments.selectors import STATUS_CHOICES
 from segments.validators import validate_http_url
@@ -34,6 +36,21 @@ class SegmentForm(forms.Form):
         widget=forms.URLInput(attrs={"placeholder": "https://", "spellcheck": "false"}),
     )
 
+    size = forms.CharField(
+        label="Size",
+        max_length=40,
+        required=False,
+        help_text="Optional. How many contacts it holds, e.g. 12,345. "
+        "A Klaviyo segment's count from Klaviyo replaces it.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean_size(self) -> int | None:
+        size, problem = parse_size(self.cleaned_data.get("size") or "")
+        if problem:
+            raise forms.ValidationError(problem)
+        return size
+
     def add_id_taken_error(self, existing: Segment | None) -> None:
         """The Segment ID is used: name and link the segment that has it."""
         if existing is None:
@@ -54,17 +71,16 @@ class SegmentForm(forms.Form):
 
 
 class IdListField(forms.Field):
-    """The ticked row checkboxes: a list of positive ids (anything else is ignored)."""
+    """The ticked row checkboxes: a list of positive ids (zero and negatives are ignored)."""
 
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value) -> list[int]:
         ids = []
         for item in value or []:
-            try:
-                number = int(item)
-            except (TypeError, ValueError):
-                raise forms.ValidationError("The selection is not valid.") from None
+            number = parse_int(item)
+            if number is None:
+                raise forms.ValidationError("The selection is not valid.")
             if number > 0:
                 ids.append(number)
         return ids

@@ -30,7 +30,10 @@ CREATED_FIELDS = ("name", "external_id", "link", "is_active")
 
 
 def segment_values(segment: Segment) -> dict:
-    return {field: getattr(segment, field) for field in CREATED_FIELDS}
+    values = {field: getattr(segment, field) for field in CREATED_FIELDS}
+    if getattr(segment, "size", None) is not None:
+        values["size"] = segment.size
+    return values
 
 
 def segment_record(*, segment: Segment | dict, action: str, changes: dict, name: str = "") -> None:
@@ -120,38 +123,6 @@ class BulkHistory:
             )
         changes_write(self.rows)
         self.rows = []
-
-    def updated_from_staging(
-        self, cursor, fields: Iterable[str], *, mark_missing: bool, recheck: str
-    ) -> None:
-        """PostgreSQL: the entries of a batch's updated segments, old and new values compared in
-        one INSERT … SELECT from the staging table of new values, before the UPDATE writes them
-        (three times cheaper than building and copying them row by row)."""
-        differs = {f: f"s.{f} IS DISTINCT FROM v.{f}" for f in fields}
-        names = [f"CASE WHEN {test} THEN '{f}' END" for f, test in differs.items()]
-        pairs = [
-            f"'{f}', CASE WHEN {test} THEN jsonb_build_array(s.{f}, v.{f}) END"
-            for f, test in differs.items()
-        ]
-        if mark_missing:
-            back = "s.klaviyo_missing_since IS NOT NULL"
-            names.append(f"CASE WHEN {back} THEN 'klaviyo_missing_since' END")
-            pairs.append(
-                f"'klaviyo_missing_since', CASE WHEN {back} THEN jsonb_build_array(true, NULL) END"
-            )
-        columns = (
-            "at, object_type, object_id, object_name, channel_id, action, fields, changes, note, "
-            + ", ".join(ACTOR_COLUMNS)
-        )
-        cursor.execute(
-            f"INSERT INTO {QUOTED_TABLE} ({columns})"  # noqa: S608
-            f" SELECT %s, %s, s.id, v.name, s.channel_id, %s,"
-            f" ',' || concat_ws(',', {', '.join(names)}) || ',',"
-            f" jsonb_strip_nulls(jsonb_build_object({', '.join(pairs)})), '',"
-            f" %s, %s, %s, %s, %s FROM segments_bulk_changes AS v JOIN {SEGMENT_TABLE} AS s"
-            f" ON s.id = v.id{recheck}",
-            [self.db_now, SEGMENT, Change.Action.UPDATED, *self.actor],
-        )
 
     def marked_missing(self, pks: list[int]) -> None:
         self._insert_select(

@@ -14,7 +14,7 @@ from django.utils import timezone
 from channels_app.models import Channel
 from history.models import Change
 from history.record import diff
-from segments.bulk import SegmentRow, segment_bulk_upsert
+from segments.bulk import SegmentRow, segment_bulk_upsert, segment_size_write
 from segments.history import segment_record, segment_values, segments_record_active
 from segments.models import Segment
 from segments.selectors import SegmentUsage, segment_usage
@@ -88,8 +88,9 @@ def segment_create(
     link: str = "",
     is_active: bool = True,
     source: str = Segment.Source.MANUAL,
+    size: int | None = None,
 ) -> Segment:
-    """Add a segment to a channel.
+    """Add a segment to a channel, with its typed size when given.
 
     Raises ValidationError for bad fields and SegmentIdTaken when the channel already has the
     Segment ID (also when another request adds it at the same moment: the constraint decides).
@@ -103,15 +104,44 @@ def segment_create(
             segment.save(force_insert=True)
     except IntegrityError:
         raise SegmentIdTaken(_existing_with_id(channel, fields["external_id"])) from None
+    if size is not None:
+        _typed_size(segment, size)
     segment_record(
         segment=segment, action=Change.Action.CREATED, changes=diff({}, segment_values(segment))
     )
     return segment
 
 
+class _Keep:
+    """A size argument that was not given: the segment keeps its size."""
+
+    def __repr__(self) -> str:
+        return "KEEP_SIZE"
+
+
+KEEP_SIZE = _Keep()
+
+
+def _typed_size(segment: Segment, size: int | None) -> None:
+    try:
+        segment_size_write(segment=segment, size=size, source=Segment.SizeSource.MANUAL)
+    except ValueError as error:
+        raise ValidationError({"size": str(error)}) from None
+
+
 @transaction.atomic
-def segment_update(*, segment: Segment, name: str, external_id: str, link: str) -> Segment:
-    """Change a segment's name, Segment ID and link.
+def segment_update(
+    *,
+    segment: Segment,
+    name: str,
+    external_id: str,
+    link: str,
+    size: int | _Keep | None = KEEP_SIZE,
+) -> Segment:
+    """Change a segment's name, Segment ID, link and (when given) size.
+
+    A size other than the segment's is recorded as typed, with a history point; None makes it
+    unknown; the same figure leaves it (and where it came from) as it is.
 
     Raises ValidationError, SegmentIdTaken, or SegmentGone when it was deleted meanwhile.
     """
@@ -119,7 +149,7 @@ def segment_update(*, segment: Segment, name: str, external_id: str, link: str) 
     if existing := _existing_with_id(segment.channel, fields["external_id"], segment.pk):
         raise SegmentIdTaken(existing)
     now = timezone.now()
-    before = Segment.objects.filter(pk=segment.pk).values("name", *fields).first() or {}
+    before = Segment.objects.filter(pk=segment.pk).values("name", "size", *fields).first() or {}
     try:
         with transaction.atomic():
             updated = Segment.objects.filter(pk=segment.pk).update(updated_at=now, **fields)
@@ -132,7 +162,10 @@ def segment_update(*, segment: Segment, name: str, external_id: str, link: str) 
     for key, value in fields.items():
         setattr(segment, key, value)
     segment.updated_at = now
-    segment_record(segment=segment, action=Change.Action.UPDATED, changes=diff(before, fields))
+    if size is not KEEP_SIZE:
+        _typed_size(segment, size)
+    after = {**fields, "size": segment.size if size is not KEEP_SIZE else before.get("size")}
+    segment_record(segment=segment, action=Change.Action.UPDATED, changes=diff(before, after))
     return segment
 
 
@@ -234,6 +267,7 @@ def segment_delete(*, segment: Segment) -> None:
 
 
 __all__ = [
+    "KEEP_SIZE",
     "CopyConflict",
     "CopyResult",
     "SegmentGone",

@@ -1,15 +1,20 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.params import clean_search
 from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
@@ -21,8 +26,10 @@ from segments.selectors import (
     clean_order,
     clean_status,
     segment_get,
+    segment_same_name,
     segment_search,
     segment_selection,
+    segment_size_history,
     segment_usage,
     segment_usage_counts,
 )
@@ -38,14 +45,22 @@ from segments.services import (
     segment_set_active,
     segment_update,
 )
+from segments.size_chart import size_chart
 
 PER_PAGE = 50
+SIZE_STALE_AFTER = timedelta(days=7)
+
+
+def size_context() -> dict:
+    """What the size cells compare with: a figure counted before `size_stale_before` is faded."""
+    now = timezone.now()
+    return {"now": now, "size_stale_before": now - SIZE_STALE_AFTER}
 
 
 def _search_state(params) -> dict[str, str]:
     """The search the user is looking at, from the query string (bad values fall back)."""
     return {
-        "query": (params.get("q") or "").strip()[:255],
+        "query": clean_search(params.get("q")),
         "status": clean_status(params.get("status")),
         "order": clean_order(params.get("order")),
     }
@@ -58,7 +73,8 @@ def _list_url(channel: Channel) -> str:
 def _back(request: HttpRequest, channel: Channel) -> str:
     """Where to go after a write: the `next` page when it is ours, else the Segments tab."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take any other word for a view's name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -68,7 +84,12 @@ def _back(request: HttpRequest, channel: Channel) -> str:
 def _sort_links(order: str) -> dict[str, dict[str, str]]:
     name_next = "-name" if order == "name" else "name"
     updated_next = "updated" if order == "-updated" else "-updated"
+    size_next = "size" if order == "-size" else "-size"  # biggest first on the first click
     return {
+        "size": {
+            "next": size_next,
+            "aria": {"size": "ascending", "-size": "descending"}.get(order, ""),
+        },
         "name": {
             "next": name_next,
             "aria": {"name": "ascending", "-name": "descending"}.get(order, ""),
@@ -122,6 +143,7 @@ def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
         "status_choices": STATUS_CHOICES,
         "status_label": dict(STATUS_CHOICES)[state["status"]],
         "sort": _sort_links(state["order"]),
+        **size_context(),
         "other_channels": [c for c in channels if c != channel] if perms["can_add"] else [],
         **perms,
     }
@@ -146,10 +168,36 @@ def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Added “{segment.name}” to {channel.name}.")
+            _warn_same_name(request, channel, segment)
             if "add_another" in request.POST:
                 return redirect("segments:add", channel.slug)
             return HttpResponseRedirect(found_url)
     return render(request, "segments/form.html", {"channel": channel, "form": form})
+
+
+def _warn_same_name(request: HttpRequest, channel: Channel, segment: Segment) -> None:
+    """Same-named segments are allowed (warned, never refused): say so, since a person picks
+    segments by name."""
+    others = segment_same_name(segment=segment)
+    if not others:
+        return
+    if len(others) == 1:
+        who = f"Another {channel.name} segment is"
+    else:
+        who = f"{len(others)}{'+' if len(others) == 5 else ''} other {channel.name} segments are"
+    ids = [o.external_id for o in others if o.external_id]
+    told = f" (Segment ID {', '.join(ids)})" if ids else " (without a Segment ID)"
+    messages.warning(
+        request,
+        format_html(
+            "{} also called “{}”{}. Both are kept; a distinct name or a Segment ID tells them "
+            'apart in the picker. <a href="{}">See them side by side</a>.',
+            who,
+            segment.name,
+            told,
+            f"{_list_url(channel)}?q={_quote(segment.name)}",
+        ),
+    )
 
 
 def _quote(value: str) -> str:
@@ -167,6 +215,8 @@ def segment_detail(request: HttpRequest, channel_slug: str, pk: int) -> HttpResp
         "channel": channel,
         "segment": segment,
         "usage": segment_usage(segment=segment),
+        "size_chart": size_chart(segment_size_history(segment=segment)),
+        **size_context(),
         **_permissions(request),
     }
     return render(request, "segments/detail.html", context)
@@ -179,7 +229,12 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
     segment = segment_get(channel=channel, pk=pk)
     if segment is None:
         return _gone(request, channel)
-    initial = {"name": segment.name, "external_id": segment.external_id, "link": segment.link}
+    initial = {
+        "name": segment.name,
+        "external_id": segment.external_id,
+        "link": segment.link,
+        "size": "" if segment.size is None else f"{segment.size:,}",
+    }
     form = SegmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -192,9 +247,11 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
             form.add_error(None, exc)
         else:
             messages.success(request, f"Saved “{segment.name}”.")
+            _warn_same_name(request, channel, segment)
             return redirect(_back(request, channel))
     next_url = _back(request, channel)
     context = {"channel": channel, "form": form, "segment": segment, "next": next_url}
+    context["same_name"] = segment_same_name(segment=segment)
     return render(request, "segments/form.html", context)
 
 
@@ -216,7 +273,7 @@ def segment_set_active_view(request: HttpRequest, channel_slug: str, pk: int) ->
     if request.htmx:
         segment = segment_usage_counts([segment])[0]
         context = {"channel": channel, "segments_url": _list_url(channel), "segment": segment}
-        context.update(_permissions(request))
+        context.update(_permissions(request), **size_context())
         return render(request, "segments/list.html#segment-row", context)
     return redirect(_back(request, channel))
 

@@ -13,13 +13,18 @@ from channels_app.roles import MARKETER, VIEWER, sync_roles
 _seq = itertools.count(1)
 
 DEFAULT_CHANNELS = [("email", "Email", 10), ("sms", "SMS", 20), ("meta", "Meta", 30)]
+# As the data migration channels_app 0004 sets them.
+QUIET_WINDOWS = {"email": 16, "sms": 24, "meta": 16}
 PASSWORD = "correct horse battery staple"
 
 
 def ensure_default_channels() -> dict[str, Channel]:
     """The channels the data migration creates (transactional tests flush them)."""
     return {
-        slug: Channel.objects.get_or_create(slug=slug, defaults={"name": name, "position": pos})[0]
+        slug: Channel.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "position": pos, "quiet_window_hours": QUIET_WINDOWS[slug]},
+        )[0]
         for slug, name, pos in DEFAULT_CHANNELS
     }
 

@@ -6,9 +6,9 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 
 from channels_app.models import Channel
-from integrations.klaviyo import services
-from integrations.klaviyo.models import SyncRun
-from integrations.klaviyo.tasks import sync_klaviyo_task
+from integrations.klaviyo import services, sizes
+from integrations.klaviyo.models import SizeRun, SyncRun
+from integrations.klaviyo.tasks import klaviyo_sizes_task, sync_klaviyo_task
 
 logger = logging.getLogger(__name__)
 
@@ -24,4 +24,23 @@ def sync_start(*, channel: Channel, user: AbstractBaseUser) -> SyncRun:
     except Exception:
         logger.exception("Could not queue Klaviyo sync run %s", run.pk)
         return services.sync_run_not_queued(run=run)
+    return run
+
+
+def sizes_start(
+    *,
+    channels: list[Channel],
+    user: AbstractBaseUser | None = None,
+    trigger: str = SizeRun.Trigger.USER,
+) -> SizeRun:
+    """Queue a size count for these channels and enqueue its first step.
+
+    Raises NotConnected and SizesAlreadyRunning; a step that cannot be queued fails the run.
+    """
+    run = sizes.size_run_create(channels=channels, user=user, trigger=trigger)
+    try:
+        klaviyo_sizes_task.enqueue(run.pk, run.step)
+    except Exception:
+        logger.exception("Could not queue Klaviyo size count %s", run.pk)
+        return sizes.size_run_not_queued(run=run)
     return run

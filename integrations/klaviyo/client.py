@@ -1,4 +1,4 @@
-"""HTTP client for the two Klaviyo endpoints the sync needs. HTTP only: no ORM here.
+"""HTTP client for the Klaviyo endpoints the sync and the size counts need. HTTP only: no ORM here.
 
 Every call sends the pinned revision, a (connect, read) timeout and the private key in the
 Authorization header. The key is never put into an exception message or a log record.
@@ -6,6 +6,7 @@ Authorization header. The key is never put into an exception message or a log re
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
@@ -35,6 +36,10 @@ KINDS = {
     "segment": ("/api/segments", "segment", "name", "segments:read"),
     "list": ("/api/lists", "list", "name", "lists:read"),
 }
+# Counting members: segments in bulk (the segment values report), lists one at a time.
+REPORT_PATH = "/api/segment-values-reports"
+REPORT_MAX_IDS = 100  # ids in one any(segment_id, [...]) filter
+_DAILY = re.compile(r"\b(daily|per day|day)\b", re.IGNORECASE)
 _EXPECTED_AVAILABLE = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 # How a client waits (retries, slow-downs) unless it is given `sleep`. The services build their
 # own clients: the tests point this at a recorder, so that no test waits for real.
@@ -68,9 +73,10 @@ class KlaviyoUnreachable(KlaviyoError):
 class KlaviyoThrottled(KlaviyoError):
     """Still throttled (429) once the retry budget was spent."""
 
-    def __init__(self, message: str, *, retry_after: float | None):
+    def __init__(self, message: str, *, retry_after: float | None, daily: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.daily = daily  # the daily cap, not the minute window
 
 
 class KlaviyoServerError(KlaviyoError):
@@ -83,6 +89,10 @@ class KlaviyoRequestError(KlaviyoError):
     def __init__(self, message: str, *, status: int):
         super().__init__(message)
         self.status = status
+
+
+class KlaviyoNotFound(KlaviyoRequestError):
+    """404 for one segment or list: Klaviyo no longer has it."""
 
 
 class KlaviyoBadResponse(KlaviyoError):
@@ -107,6 +117,13 @@ class Page:
     kind: str
     number: int
     objects: list[KlaviyoObject]
+
+
+def _count_or_none(value: object) -> int | None:
+    """A member count as Klaviyo gives it: a non-negative integer, else unknown."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if value >= 0 and float(value).is_integer() else None
 
 
 def _first_error(body: object) -> dict:
@@ -223,6 +240,56 @@ class KlaviyoClient:
         if scope_errors:
             raise scope_errors[0]
 
+    def segment_sizes(self, segment_ids: list[str]) -> dict[str, int | None]:
+        """Members of up to REPORT_MAX_IDS segments in one segment values report call:
+        {id: total_members}; an id Klaviyo does not answer for is left out."""
+        if not segment_ids:
+            return {}
+        if len(segment_ids) > REPORT_MAX_IDS:
+            raise ValueError(f"At most {REPORT_MAX_IDS} segments per report.")
+        quoted = ",".join(json.dumps(str(segment_id)) for segment_id in segment_ids)
+        payload = {
+            "data": {
+                "type": "segment-values-report",
+                "attributes": {
+                    "statistics": ["total_members"],
+                    "timeframe": {"key": "today"},
+                    "filter": f"any(segment_id,[{quoted}])",
+                },
+            }
+        }
+        body = self._request(
+            "POST", f"{self.base_url}{REPORT_PATH}", kind="segment", payload=payload
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        results = attributes.get("results") if isinstance(attributes, dict) else None
+        if not isinstance(results, list):
+            raise KlaviyoBadResponse("Klaviyo's segment values report has no list of results.")
+        wanted = set(segment_ids)
+        sizes: dict[str, int | None] = {}
+        for result in results:
+            # Both objects are untyped in Klaviyo's spec: read them defensively.
+            groupings = result.get("groupings") if isinstance(result, dict) else None
+            statistics = result.get("statistics") if isinstance(result, dict) else None
+            segment_id = groupings.get("segment_id") if isinstance(groupings, dict) else None
+            if not isinstance(segment_id, str) or segment_id not in wanted:
+                continue
+            value = statistics.get("total_members") if isinstance(statistics, dict) else None
+            sizes[segment_id] = _count_or_none(value)
+        return sizes
+
+    def list_size(self, list_id: str) -> int | None:
+        """A list's profile_count (None when Klaviyo gives none). Raises KlaviyoNotFound."""
+        path = f"/api/lists/{quote(list_id, safe='')}"
+        url = f"{self.base_url}{path}?additional-fields[list]=profile_count"
+        body = self._request("GET", url, kind="list", one=True)
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        if not isinstance(attributes, dict):
+            raise KlaviyoBadResponse("Klaviyo's answer for a list has no attributes.")
+        return _count_or_none(attributes.get("profile_count"))
+
     # -- internals --------------------------------------------------------------------------
 
     def _wait(self, seconds: float) -> None:
@@ -235,6 +302,12 @@ class KlaviyoClient:
         return max(0.0, self.wait_budget - self.waited)
 
     def _get(self, url: str, *, kind: str) -> dict:
+        return self._request("GET", url, kind=kind)
+
+    def _request(
+        self, method: str, url: str, *, kind: str, payload: dict | None = None, one: bool = False
+    ) -> dict:
+        """One call with its retries; `one`: a 404 means this object is gone."""
         server_errors = 0
         backoff = BACKOFF_START
         last_problem = ""
@@ -244,7 +317,14 @@ class KlaviyoClient:
                 self._ratelimit_pause = 0.0
             try:
                 self.requests_made += 1
-                response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
+                response = self.session.request(
+                    method,
+                    url,
+                    json=payload,
+                    headers={"content-type": "application/vnd.api+json"} if payload else None,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
             except requests.Timeout:
                 last_problem = "did not answer in time"
                 response = None
@@ -283,11 +363,15 @@ class KlaviyoClient:
                     delay = told if told is not None else self._jitter(backoff)
                     # A little slack: retrying before the window reopens always fails.
                     delay = delay + 0.05 if told is not None else delay
-                    if delay > self._budget_left():
+                    daily = bool(_DAILY.search(str(_first_error(body).get("detail") or "")))
+                    if daily or delay > self._budget_left():
                         raise KlaviyoThrottled(
-                            "Klaviyo is throttling requests (HTTP 429) and the retry budget "
+                            "Klaviyo's daily limit for this call is reached (HTTP 429)."
+                            if daily
+                            else "Klaviyo is throttling requests (HTTP 429) and the retry budget "
                             f"is spent; try again in {max(1, round(delay))} seconds.",
                             retry_after=delay,
+                            daily=daily,
                         )
                 else:
                     server_errors += 1
@@ -302,6 +386,9 @@ class KlaviyoClient:
                 backoff = min(backoff * BACKOFF_FACTOR, BACKOFF_CAP)
                 continue
 
+            # Klaviyo's own "no such object" (a JSON error), not a wrong address's web page.
+            if one and status == 404 and body is not None:
+                raise KlaviyoNotFound(f"Klaviyo no longer has this {kind}.", status=404)
             raise self._error_for(status, body, kind)
         raise KlaviyoServerError(
             f"Klaviyo did not give a usable answer listing {kind}s after {MAX_ATTEMPTS} tries."

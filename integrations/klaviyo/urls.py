@@ -15,4 +15,8 @@ urlpatterns = [
     path("klaviyo/channels/<slug:channel_slug>/sync/", views.sync_start, name="sync-start"),
     path("klaviyo/channels/<slug:channel_slug>/panel/", views.sync_panel, name="sync-panel"),
     path("klaviyo/runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("klaviyo/channels/<slug:channel_slug>/sizes/", views.sizes_refresh, name="sizes-refresh"),
+    path(
+        "klaviyo/channels/<slug:channel_slug>/sizes/panel/", views.sizes_panel, name="sizes-panel"
+    ),
 ]

@@ -1,88 +1,169 @@
-"""Two Marketers change one audience; the second puts back the first's version from the
-History tab; a Viewer reads the history and has no Restore button."""
+"""Back and Forward after a live search or filter: always the whole page, and the search box,
+filters and sort show what the address says."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
-from audiences.models import Audience
-from tests.browser.conftest import PageProblems, checked_page, log_in
-from tests.browser.test_two_users import pick
-from tests.factories import make_audience, make_marketer, make_segment, make_viewer
+from tests.browser.conftest import wait_for_htmx
+from tests.factories import make_audience, make_campaign, make_segment
 
 
-@pytest.fixture
-def vip_audience(browser_channels):
-    email = browser_channels["email"]
-    segments = {
-        name: make_segment(email, name=name)
-        for name in ["VIP", "Unsubscribed 90d", "Bounced", "Churn risk"]
-    }
-    return make_audience(
-        email,
-        name="VIP Customers",
-        include=[segments["VIP"]],
-        exclude=[segments["Unsubscribed 90d"]],
-    )
+def _segments(channel):
+    for name in ("Alpha buyers", "Alpine hikers", "Beta testers"):
+        make_segment(channel, name=name)
 
 
-@pytest.fixture
-def second_page(browser, live_server, browser_channels):
-    marketer = make_marketer("second-marketer")
-    with checked_page(browser, live_server.url, PageProblems()) as page:
-        log_in(page, marketer.username)
-        yield page
+def test_back_from_another_page_shows_the_whole_search_page(marketer_page, browser_channels):
+    page = marketer_page
+    _segments(browser_channels["email"])
+    page.goto("/channels/email/segments/")
+    page.get_by_label("Search", exact=True).fill("alp")
+    expect(page).to_have_url(re.compile(r"q=alp"))
+    wait_for_htmx(page)
+    rows = page.locator("#segment-results tbody tr")
+    expect(rows).to_have_count(2)
+
+    page.get_by_role("link", name="Campaigns", exact=True).click()
+    expect(page.get_by_role("heading", name="Campaigns", level=1)).to_be_visible()
+    page.go_back()
+
+    expect(page).to_have_url(re.compile(r"/channels/email/segments/\?q=alp"))
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(page.get_by_label("Search", exact=True)).to_have_value("alp")
+    expect(rows).to_have_count(2)
 
 
-def test_the_second_marketer_restores_the_first_ones_version(
-    marketer_page,
-    second_page,
-    vip_audience,
-    browser,
-    live_server,
+def test_back_and_forward_between_two_searches_keep_box_and_results_together(
+    marketer_page, browser_channels
 ):
-    ann, ben = marketer_page, second_page
-    edit_url = f"/channels/email/audiences/{vip_audience.pk}/edit/"
-    ann.goto(edit_url)
-    pick(ann, "bounc", "Exclude Bounced")
-    ann.get_by_role("button", name="Save audience").click()
-    expect(ann.get_by_text("Audience “VIP Customers” saved.")).to_be_visible()
+    page = marketer_page
+    _segments(browser_channels["email"])
+    page.goto("/channels/email/segments/")
+    box = page.get_by_label("Search", exact=True)
+    rows = page.locator("#segment-results tbody tr")
+    box.fill("alp")
+    expect(page).to_have_url(re.compile(r"q=alp(&|$)"))
+    wait_for_htmx(page)
+    box.fill("beta")
+    expect(page).to_have_url(re.compile(r"q=beta(&|$)"))
+    wait_for_htmx(page)
+    expect(rows).to_have_count(1)
 
-    ben.goto(edit_url)
-    pick(ben, "churn", "Exclude Churn risk")
-    ben.get_by_role("button", name="Save audience").click()
-    expect(ben.get_by_text("Audience “VIP Customers” saved.")).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=alp(&|$)"))
+    expect(box).to_have_value("alp")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Alp")
 
-    ben.get_by_role("link", name="History").click()
-    entries = ben.locator(".history-entry")
-    expect(entries).to_have_count(2)
-    expect(entries.first).to_contain_text("Exclusions: added Churn risk")
-    expect(entries.first).to_contain_text("second-marketer")
-    anns = entries.filter(has_text="Exclusions: added Bounced")
-    expect(anns).to_contain_text("browser-marketer")
-    ben.on("dialog", lambda dialog: dialog.accept())
-    anns.get_by_role("button", name="Restore this targeting").click()
-    expect(ben.get_by_text("Restored the targeting of “VIP Customers”.")).to_be_visible()
-    expect(entries).to_have_count(3)
-    expect(entries.first).to_contain_text("Restored")
-    expect(entries.first).to_contain_text("Exclusions: removed Churn risk")
-    audience = Audience.objects.get(pk=vip_audience.pk)
-    assert set(audience.exclusion_segments.values_list("name", flat=True)) == {
-        "Unsubscribed 90d",
-        "Bounced",
-    }
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"q=beta(&|$)"))
+    expect(box).to_have_value("beta")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Beta testers")
 
-    viewer = make_viewer("history-viewer")
-    with checked_page(browser, live_server.url, PageProblems()) as page:
-        log_in(page, viewer.username)
-        page.goto(f"/channels/email/audiences/{vip_audience.pk}/")
-        page.get_by_role("link", name="History").click()
-        expect(page.locator(".history-entry")).to_have_count(3)
-        expect(page.locator(".history-entry").first).to_contain_text(
-            re.compile(r"Restored the targeting saved .* by browser-marketer")
-        )
-        expect(page.get_by_role("button", name="Restore this targeting")).to_have_count(0)
-        page.get_by_label("Person").select_option("browser-marketer")
-        expect(page.locator(".history-entry")).to_have_count(1)
-        expect(page).to_have_url(re.compile(r"person=browser-marketer"))
+
+def test_campaign_filters_follow_back_and_forward(marketer_page, browser_channels):
+    page = marketer_page
+    email, sms = browser_channels["email"], browser_channels["sms"]
+    make_campaign(email, name="Email spring sale", status="draft")
+    make_campaign(sms, name="SMS flash sale", status="draft")
+    page.goto("/campaigns/")
+    channel = page.locator("#id_channel")
+    search = page.get_by_label("Search by name")
+    results = page.locator("#campaign-results")
+
+    channel.select_option(label="SMS")
+    expect(page).to_have_url(re.compile(r"channel=sms"))
+    wait_for_htmx(page)
+    expect(results).not_to_contain_text("Email spring sale")
+    search.fill("flash")
+    expect(page).to_have_url(re.compile(r"q=flash"))
+    wait_for_htmx(page)
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"channel=sms(?!.*q=flash)"))
+    expect(search).to_have_value("")
+    expect(channel).to_have_value("sms")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/campaigns/$"))
+    expect(channel).to_have_value("")
+    expect(results).to_contain_text("Email spring sale")
+    expect(results).to_contain_text("SMS flash sale")
+
+    page.go_forward()
+    expect(channel).to_have_value("sms")
+    expect(results).not_to_contain_text("Email spring sale")
+
+    # Another page, then Back: the whole list page with its filters, not the results alone.
+    page.get_by_role("link", name="Calendar").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.go_back()
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(channel).to_have_value("sms")
+    expect(results).to_contain_text("SMS flash sale")
+
+
+def test_audience_search_follows_back(marketer_page, browser_channels):
+    page = marketer_page
+    email = browser_channels["email"]
+    vip = make_segment(email, name="VIP")
+    make_audience(email, name="Loyal fans", include=[vip])
+    make_audience(email, name="Lapsed buyers", include=[vip])
+    page.goto("/channels/email/audiences/")
+    box = page.get_by_label("Search audiences by name")
+    results = page.locator("#audience-results")
+    box.fill("loyal")
+    expect(page).to_have_url(re.compile(r"q=loyal"))
+    wait_for_htmx(page)
+    box.fill("lapsed")
+    expect(page).to_have_url(re.compile(r"q=lapsed"))
+    wait_for_htmx(page)
+    expect(results).not_to_contain_text("Loyal fans")
+
+    page.go_back()
+    expect(box).to_have_value("loyal")
+    expect(results).to_contain_text("Loyal fans")
+    expect(results).not_to_contain_text("Lapsed buyers")
+
+
+def test_back_when_htmx_has_no_snapshot_loads_the_whole_page(marketer_page, browser_channels):
+    page = marketer_page
+    _segments(browser_channels["email"])
+    page.goto("/channels/email/segments/")
+    box = page.get_by_label("Search", exact=True)
+    box.fill("alp")
+    expect(page).to_have_url(re.compile(r"q=alp(&|$)"))
+    wait_for_htmx(page)
+    box.fill("beta")
+    expect(page).to_have_url(re.compile(r"q=beta(&|$)"))
+    wait_for_htmx(page)
+    page.evaluate("() => localStorage.clear()")  # htmx's history snapshots are gone
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=alp(&|$)"))
+    wait_for_htmx(page)
+    expect(page.locator("header.topbar")).to_have_count(1)
+    expect(box).to_have_value("alp")
+    expect(page.locator("#segment-results tbody tr")).to_have_count(2)
+
+
+def test_calendar_month_survives_another_page_and_back(marketer_page, browser_channels):
+    page = marketer_page
+    page.goto("/campaigns/calendar/?month=2026-11")
+    page.get_by_role("link", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"month=2026-12"))
+    wait_for_htmx(page)
+    page.get_by_label("Channel").select_option(label="SMS")
+    expect(page).to_have_url(re.compile(r"channel=sms"))
+    wait_for_htmx(page)
+    page.get_by_role("link", name="Campaigns", exact=True).click()
+    expect(page.get_by_role("heading", name="Campaigns", level=1)).to_be_visible()
+
+    page.go_back()
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("December 2026"))).to_be_visible()
+    expect(page.get_by_label("Channel")).to_have_value("sms")
+    page.go_back()
+    expect(page.get_by_label("Channel")).to_have_value("")
+    expect(page.get_by_role("heading", name=re.compile("December 2026"))).to_be_visible()

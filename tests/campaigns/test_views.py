@@ -57,8 +57,9 @@ def test_list_runs_a_fixed_number_of_queries(
     marketer_client, marketer, channels, size, django_assert_num_queries
 ):
     seed_campaigns(marketer, channels, size)
-    # session, user, perms, nav channels, colours, count, page, inclusion ids, exclusion ids
-    with django_assert_num_queries(9):
+    # session, user, perms, nav channels, colours, count, page, inclusion ids, exclusion ids,
+    # the warnings' targeting and neighbours
+    with django_assert_num_queries(11):
         response = marketer_client.get(reverse("campaigns:list"))
     assert len(response.context["rows"]) == size
 
@@ -227,7 +228,7 @@ def test_calendar_runs_a_fixed_number_of_queries(
 ):
     for i in range(size):
         make_campaign(email, send_at=at(2026, 12, 1 + i % 28))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # + the warnings' targeting (no inclusion: no neighbours)
         marketer_client.get(reverse("campaigns:calendar") + "?month=2026-12")
 
 
@@ -239,12 +240,32 @@ def test_calendar_accepts_bad_months(marketer_client, channels):
         )
 
 
-def test_duplicate_and_delete(marketer_client, marketer, email):
-    campaign = make_campaign(email, name="Spring sale", status=Campaign.Status.SENT)
-    response = marketer_client.post(reverse("campaigns:duplicate", args=[campaign.pk]))
+def test_duplicate_opens_a_filled_in_form_and_creates_on_save(marketer_client, marketer, email):
+    vip = make_segment(email, name="VIP")
+    campaign = make_campaign(
+        email, name="Spring sale", status=Campaign.Status.SENT, notes="Hi", include=[vip]
+    )
+    url = reverse("campaigns:duplicate", args=[campaign.pk])
+    page = marketer_client.get(url)
+    form = page.context["form"]
+    assert form["name"].value() == "Spring sale (copy)"
+    assert form["status"].value() == Campaign.Status.DRAFT
+    assert form["notes"].value() == "Hi"
+    assert form["segments"].value().include_ids == [vip.pk]
+    assert f'action="{url}"' in page.content.decode()
+    assert Campaign.objects.count() == 1  # opening the form (or Cancel) leaves nothing behind
+    data = {
+        "name": "Spring sale (copy)",
+        "channel": "email",
+        "loaded_channel": "email",
+        "status": "draft",
+        "notes": "Hi",
+        "segments-include": [vip.pk],
+    }
+    response = marketer_client.post(url, data)
     copy = Campaign.objects.get(name="Spring sale (copy)")
     assert response["Location"] == reverse("campaigns:detail", args=[copy.pk])
-    assert copy.status == Campaign.Status.DRAFT
+    assert copy.status == Campaign.Status.DRAFT and list(copy.inclusion_segments.all()) == [vip]
     confirm = marketer_client.get(reverse("campaigns:delete", args=[copy.pk]))
     assert "Delete “Spring sale (copy)”?" in confirm.content.decode()
     marketer_client.post(reverse("campaigns:delete", args=[copy.pk]))

@@ -89,17 +89,19 @@ EXPECTED: dict[str, dict] = {
     # Audiences
     "channels/<slug:channel_slug>/audiences/": READ,
     "channels/<slug:channel_slug>/audiences/new/": WRITE_FORM,
+    "channels/<slug:channel_slug>/audiences/reach/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/edit/": WRITE_FORM,
-    "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_ACTION,
+    "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_FORM,
     "channels/<slug:channel_slug>/audiences/<int:pk>/delete/": WRITE_FORM,
     # Campaigns
     "campaigns/": READ,
     "campaigns/new/": WRITE_FORM,
     "campaigns/calendar/": READ,
+    "campaigns/form-checks/": READ,
     "campaigns/<int:pk>/": READ,
     "campaigns/<int:pk>/edit/": WRITE_FORM,
-    "campaigns/<int:pk>/duplicate/": WRITE_ACTION,
+    "campaigns/<int:pk>/duplicate/": WRITE_FORM,
     "campaigns/<int:pk>/reapply/": WRITE_ACTION,
     "campaigns/<int:pk>/delete/": WRITE_FORM,
     # Data: uploads and export
@@ -116,6 +118,11 @@ EXPECTED: dict[str, dict] = {
     "data/uploads/<int:pk>/retry/": WRITE_ACTION,
     "data/uploads/<int:pk>/cancel/": WRITE_ACTION,
     "data/uploads/<int:pk>/errors.csv": READ,
+    "data/uploads/<int:pk>/import-valid/": WRITE_ACTION,
+    # The file's invalid rows, or back to the upload once its file is gone.
+    "data/uploads/<int:pk>/invalid-rows.csv": expect(
+        (LOGIN, LOGIN), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED)
+    ),
     "data/export/<slug:channel_slug>/segments.csv": READ,
     # Integrations: Klaviyo
     "integrations/klaviyo/": READ,
@@ -126,6 +133,9 @@ EXPECTED: dict[str, dict] = {
     "integrations/klaviyo/channels/<slug:channel_slug>/sync/": WRITE_ACTION,
     "integrations/klaviyo/channels/<slug:channel_slug>/panel/": READ,
     "integrations/klaviyo/runs/<int:run_id>/": READ,
+    # Sizes from Klaviyo: the Segments tab's panel, and Refresh sizes.
+    "integrations/klaviyo/channels/<slug:channel_slug>/sizes/": WRITE_ACTION,
+    "integrations/klaviyo/channels/<slug:channel_slug>/sizes/panel/": READ,
     # History: both roles read it, Marketers restore; the Activity page is for admins (staff).
     "channels/<slug:channel_slug>/segments/<int:pk>/history/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/history/": READ,
@@ -172,6 +182,8 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/klaviyo/klaviyoaccount/add/": ADMIN_REFUSED,
     "admin/klaviyo/klaviyoaccount/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/klaviyo/syncrun/add/": ADMIN_REFUSED,
+    "admin/klaviyo/sizerun/add/": ADMIN_REFUSED,
+    "admin/klaviyo/sizerun/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/uploads/upload/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/add/": ADMIN_REFUSED,
     # Login throttling records: written by django-axes only (deleting an attempt unlocks).

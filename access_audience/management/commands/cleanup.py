@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from access_audience.submissions import submissions_prune
 from integrations.klaviyo.services import sync_runs_fail_stale
+from integrations.klaviyo.sizes import size_runs_fail_stale
 from integrations.uploads.services import uploads_cleanup
 
 
@@ -23,3 +24,8 @@ class Command(BaseCommand):
             f"uploaded file{'s' if files != 1 else ''}; forgot {tokens} form "
             f"token{'s' if tokens != 1 else ''}."
         )
+        if counts := size_runs_fail_stale():
+            self.stdout.write(
+                f"Failed {counts} Klaviyo size count{'s' if counts != 1 else ''} whose next "
+                "step never ran."
+            )
