@@ -9,7 +9,7 @@ from django.utils import timezone
 from audiences.models import Audience
 from campaigns import services
 from campaigns.models import Campaign
-from campaigns.selectors import audience_choices
+from campaigns.selectors import KLAVIYO_FILTERS, audience_choices
 from campaigns.services import audience_definition
 from campaigns.targeting import Changes, Definition, apply_changes, changes
 from channels_app.models import Channel
@@ -31,6 +31,11 @@ class CampaignFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
+    klaviyo = forms.ChoiceField(
+        required=False,
+        label="Klaviyo",
+        choices=[("", "In Klaviyo or not"), *KLAVIYO_FILTERS.items()],
+    )
 
     def __init__(self, data, *, channels: list[Channel]):
         super().__init__(data)
@@ -47,6 +52,7 @@ class CampaignFilterForm(forms.Form):
             "status": data.get("status") or "",
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
+            "klaviyo": data.get("klaviyo") or "",
         }
 
 

@@ -9,8 +9,16 @@ from channels_app.services import ChannelInUse, channel_delete
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position", "segment_count", "audience_count", "campaign_count"]
-    list_editable = ["position"]
+    list_display = [
+        "name",
+        "slug",
+        "position",
+        "klaviyo_message_type",
+        "segment_count",
+        "audience_count",
+        "campaign_count",
+    ]
+    list_editable = ["position", "klaviyo_message_type"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     actions = None  # no bulk delete: each deletion is checked on its own

@@ -13,13 +13,22 @@ from channels_app.roles import MARKETER, VIEWER, sync_roles
 _seq = itertools.count(1)
 
 DEFAULT_CHANNELS = [("email", "Email", 10), ("sms", "SMS", 20), ("meta", "Meta", 30)]
+# The Klaviyo message type the data migration gives each default channel.
+DEFAULT_MESSAGE_TYPES = {"email": "email", "sms": "sms", "meta": "none"}
 PASSWORD = "correct horse battery staple"
 
 
 def ensure_default_channels() -> dict[str, Channel]:
     """The channels the data migration creates (transactional tests flush them)."""
     return {
-        slug: Channel.objects.get_or_create(slug=slug, defaults={"name": name, "position": pos})[0]
+        slug: Channel.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "position": pos,
+                "klaviyo_message_type": DEFAULT_MESSAGE_TYPES[slug],
+            },
+        )[0]
         for slug, name, pos in DEFAULT_CHANNELS
     }
 
