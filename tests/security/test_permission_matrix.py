@@ -126,6 +126,11 @@ EXPECTED: dict[str, dict] = {
     "integrations/klaviyo/channels/<slug:channel_slug>/sync/": WRITE_ACTION,
     "integrations/klaviyo/channels/<slug:channel_slug>/panel/": READ,
     "integrations/klaviyo/runs/<int:run_id>/": READ,
+    # The campaign page's In Klaviyo panel, and Send / Update in Klaviyo and Refresh.
+    "integrations/klaviyo/campaigns/<int:campaign_id>/": READ,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/send/": WRITE_ACTION,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/update/": WRITE_ACTION,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/refresh/": WRITE_ACTION,
     # Admin pages that are not a model's (the models' pages follow ADMIN_MODEL_PAGES).
     "admin/": ADMIN,
     # A superuser who is logged in already is sent on to the admin's index.
@@ -197,6 +202,7 @@ def concrete_url(route: str, world: World) -> str:
     values: dict[str, Callable[[], object]] = {
         "channel_slug": lambda: "email",
         "run_id": lambda: world.run.pk,
+        "campaign_id": lambda: world.campaign.pk,
         "uidb64": lambda: "MQ",
         "token": lambda: "bad-token",
         "id": lambda: world.users["viewer"].pk,
