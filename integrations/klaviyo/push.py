@@ -195,6 +195,15 @@ def push_problems(
         problems.append("This campaign is in Klaviyo already: use Update in Klaviyo.")
     marker = push.marker if push is not None else "[AA-0000000000]"
     problems += name_problems(campaign.name, marker)
+    if (
+        action == CampaignPush.Action.CREATE
+        and campaign.send_at is not None
+        and campaign.send_at <= timezone.now()
+    ):
+        problems.append(
+            "The send time is in the past, and Klaviyo takes only a time to come: change the "
+            "send time (or clear it) first."
+        )
     problems += _segment_problems(campaign)
     if check_scopes:
         problems += scope_problems()
@@ -337,10 +346,8 @@ def _nothing_changed(push_id: int, message: str) -> str:
 
 def _execute(push: CampaignPush, *, by_command: bool) -> None:
     campaign = campaign_get(push.campaign_id)
+    # Checked again: the targeting may have changed since the press (scopes were checked then).
     problems = push_problems(campaign=campaign, push=push, action=push.action, check_scopes=False)
-    if push.action == CampaignPush.Action.CREATE:
-        # The push's own earlier tries count as "not in Klaviyo yet".
-        problems = [p for p in problems if "in Klaviyo already" not in p]
     if problems:
         raise PushRefused(problems)
     payload = payload_for(campaign, push.marker)
@@ -349,28 +356,36 @@ def _execute(push: CampaignPush, *, by_command: bool) -> None:
             result = _update_there(push, client, payload)
         else:
             result = _create_there(push, client, payload, campaign)
-        now = timezone.now()
-        _update(
-            push.pk,
-            state=CampaignPush.State.DONE,
-            step="",
-            error="",
-            error_kind="",
-            klaviyo_campaign_id=result.id,
-            klaviyo_status=result.status,
-            klaviyo_status_at=now,
-            klaviyo_deleted_at=None,
-            sent_name=payload.name,
-            sent_included=payload.included,
-            sent_excluded=payload.excluded,
-            inclusion_fingerprint=payload.inclusion_fingerprint,
-            exclusion_fingerprint=payload.exclusion_fingerprint,
-            pushed_at=now,
-            pushed_by=push.attempted_by,
-            pushed_by_command=by_command,
-        )
+        campaign_push_record_sent(push=push, payload=payload, result=result, by_command=by_command)
         logger.info("Campaign %s is in Klaviyo as %s", push.campaign_id, result.id)
         _estimate_start(push.pk, client, result.id)
+
+
+def campaign_push_record_sent(
+    *, push: CampaignPush, payload: Payload, result: KlaviyoCampaign, by_command: bool
+) -> None:
+    """The one place a send or an update is recorded as done: Klaviyo has the draft with this
+    name and audience. (A change log hooks in here.)"""
+    now = timezone.now()
+    _update(
+        push.pk,
+        state=CampaignPush.State.DONE,
+        step="",
+        error="",
+        error_kind="",
+        klaviyo_campaign_id=result.id,
+        klaviyo_status=result.status,
+        klaviyo_status_at=now,
+        klaviyo_deleted_at=None,
+        sent_name=payload.name,
+        sent_included=payload.included,
+        sent_excluded=payload.excluded,
+        inclusion_fingerprint=payload.inclusion_fingerprint,
+        exclusion_fingerprint=payload.exclusion_fingerprint,
+        pushed_at=now,
+        pushed_by=push.attempted_by,
+        pushed_by_command=by_command,
+    )
 
 
 def _create_there(

@@ -1,7 +1,7 @@
 """Send to Klaviyo: a campaign becomes a Klaviyo draft, stays in step, and brings back
 Klaviyo's recipient estimate. Against the fake Klaviyo, a real HTTP server."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,6 +15,7 @@ from tests.klaviyo_fake import object_id
 
 pytestmark = pytest.mark.django_db
 CREATE, UPDATE = CampaignPush.Action.CREATE, CampaignPush.Action.UPDATE
+SEND_AT = (timezone.now() + timedelta(days=14)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
 def klaviyo_segment(channel, fake, n: int, *, kind: str = "segment", **fields):
@@ -40,7 +41,7 @@ def campaign(email, targeting, marketer):
         name="December VIP newsletter",
         include=[targeting["vip"], targeting["buyers"]],
         exclude=[targeting["unsub"]],
-        send_at=datetime(2026, 12, 15, 10, 0, tzinfo=UTC),
+        send_at=SEND_AT,
     )
 
 
@@ -62,7 +63,11 @@ def test_send_creates_one_draft_with_the_targeting_and_counts_its_recipients(
         [targeting["vip"].external_id, targeting["buyers"].external_id]
     )
     assert there["excluded"] == [targeting["unsub"].external_id]
-    assert there["send_strategy"]["datetime"].startswith("2026-12-15T10:00:00")
+    assert there["send_strategy"] == {
+        "method": "static",
+        "datetime": SEND_AT.astimezone(UTC).isoformat(),
+        "options": {"is_local": False},
+    }
     assert result.klaviyo_campaign_id == klaviyo_id and result.klaviyo_status == "Draft"
     assert result.pushed_by == marketer and result.pushed_at is not None
     assert result.estimate_status == "done"
@@ -100,8 +105,16 @@ def test_an_sms_channel_makes_an_sms_draft(sms, connected):
         ),
         (lambda c, s: type(c).objects.filter(pk=c.pk).update(name="Two\nlines"), "line break"),
         (lambda c, s: type(c).objects.filter(pk=c.pk).update(name="x" * 250), "Shorten it"),
+        (
+            lambda c, s: (
+                type(c)
+                .objects.filter(pk=c.pk)
+                .update(send_at=timezone.now() - timedelta(minutes=1))
+            ),
+            "send time is in the past",
+        ),
     ],
-    ids=["manual-segment", "not-in-klaviyo", "no-inclusion", "too-many", "newline", "long"],
+    ids=["manual-segment", "not-in-klaviyo", "no-inclusion", "too-many", "newline", "long", "past"],
 )
 def test_preconditions_refuse_in_words_before_calling_klaviyo(
     campaign, connected, targeting, change, words

@@ -1,0 +1,88 @@
+"""Send to Klaviyo, end to end: segments synced from the fake Klaviyo, an audience of them, a
+campaign made in the form, sent across as a draft with Klaviyo's estimate, its targeting
+changed and updated there, then scheduled in Klaviyo: further updates are refused."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from audiences.models import Audience
+from integrations.klaviyo import services
+from segments.models import Segment
+from tests.browser.conftest import wait_for_htmx
+from tests.klaviyo_fake import FakeKlaviyo
+
+KEY = "pk_browser_push_journey_key_77c2"
+
+
+@pytest.fixture
+def fake_klaviyo(settings):
+    with FakeKlaviyo(api_key=KEY, segments=4, lists=1) as fake:
+        settings.KLAVIYO_API_URL = fake.url
+        settings.KLAVIYO_API_KEY = ""
+        settings.KLAVIYO_TIMEOUT = (2.0, 5.0)
+        yield fake
+
+
+def test_send_update_and_a_refused_update(marketer_page, browser_channels, fake_klaviyo):
+    page, fake = marketer_page, fake_klaviyo
+    email = browser_channels["email"]
+    services.klaviyo_key_save(api_key=KEY, user=None)
+    run = services.sync_run_create(channels=[email])
+    services.sync_run_execute(run_id=run.pk)
+    by_name = {s.name: s for s in Segment.objects.filter(channel=email)}
+    fake.recipients[by_name["Segment 0"].external_id] = 48_120
+    audience = Audience.objects.create(channel=email, name="Loyal customers")
+    audience.inclusion_segments.set([by_name["Segment 0"]])
+    audience.exclusion_segments.set([by_name["List 0"]])
+
+    # A campaign from the audience, made in the form.
+    page.goto("/campaigns/new/")
+    page.locator("#id_name").fill("Winter newsletter")
+    page.get_by_label("Audience").select_option(label="Loyal customers")
+    wait_for_htmx(page)
+    page.get_by_role("button", name="Save campaign").click()
+    expect(page.get_by_role("heading", name="Winter newsletter")).to_be_visible()
+
+    # Send to Klaviyo: a draft there, and Klaviyo's own count of recipients.
+    panel = page.locator("#klaviyo-push-panel")
+    expect(panel.get_by_text("Not in Klaviyo yet")).to_be_visible()
+    panel.get_by_role("button", name="Send to Klaviyo").click()
+    expect(panel.get_by_text("Sent to Klaviyo.")).to_be_visible()
+    expect(panel.get_by_test_id("klaviyo-estimate")).to_contain_text(
+        re.compile(r"Klaviyo estimates 47,620 recipients \(counted \d\d:\d\d\)")
+    )
+    expect(panel.get_by_test_id("klaviyo-status")).to_have_text("Draft")
+    [(klaviyo_id, there)] = fake.campaigns.items()
+    assert there["included"] == [by_name["Segment 0"].external_id]
+
+    # Change the targeting here: the panel says the two differ; Update in Klaviyo.
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label(re.compile("Search Email segments")).fill("Segment 2")
+    row = page.locator(".picker-results [data-picker-row]", has_text="Segment 2")
+    row.get_by_label(re.compile("Include")).check()
+    page.get_by_role("button", name="Save campaign").click()
+    expect(panel.get_by_test_id("push-in-step")).to_contain_text("Differs")
+    panel.get_by_role("button", name="Update in Klaviyo").click()
+    expect(panel.get_by_text("Updated in Klaviyo.")).to_be_visible()
+    expect(panel.get_by_test_id("push-in-step")).to_contain_text("Matches")
+    assert sorted(fake.campaigns[klaviyo_id]["included"]) == sorted(
+        [by_name["Segment 0"].external_id, by_name["Segment 2"].external_id]
+    )
+
+    # Scheduled in Klaviyo: an update is refused and the page says the two differ.
+    fake.campaign_set_status(klaviyo_id, "Scheduled")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label(re.compile("Search Email segments")).fill("Segment 3")
+    row = page.locator(".picker-results [data-picker-row]", has_text="Segment 3")
+    row.get_by_label(re.compile("Include")).check()
+    page.get_by_role("button", name="Save campaign").click()
+    panel.get_by_role("button", name="Update in Klaviyo").click()
+    expect(panel.get_by_test_id("push-error")).to_contain_text(
+        "Klaviyo says the campaign is Scheduled"
+    )
+    expect(panel.get_by_test_id("klaviyo-status")).to_have_text("Scheduled")
+    expect(panel.get_by_test_id("push-in-step")).to_contain_text("Differs")
+    expect(panel.get_by_role("button", name="Update in Klaviyo")).to_have_count(0)
+    assert len(fake.campaigns[klaviyo_id]["included"]) == 2
