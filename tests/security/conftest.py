@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from channels_app.roles import MARKETER, VIEWER, sync_roles
 from integrations.klaviyo import services as klaviyo_services
-from integrations.klaviyo.models import ChannelSyncSetting, SyncRun, SyncRunChannel
+from integrations.klaviyo.models import CampaignPush, ChannelSyncSetting, SyncRun, SyncRunChannel
 from integrations.uploads import services as upload_services
 from integrations.uploads.models import Upload, UploadError
 from tests.factories import ensure_default_channels, make_audience, make_campaign, make_segment
@@ -126,6 +126,21 @@ def build_world(*, text: str = "") -> World:
     )
     SyncRunChannel.objects.create(run=world.run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
+    # The campaign in Klaviyo, its last update refused there (every text shown on the panel).
+    CampaignPush.objects.create(
+        campaign=world.campaign,
+        marker="[AA-matrix]",
+        state=CampaignPush.State.FAILED,
+        action=CampaignPush.Action.UPDATE,
+        error=text or "Klaviyo says the campaign is Scheduled.",
+        klaviyo_campaign_id=text[:64] or "01MATRIX",
+        klaviyo_status=text[:100] or "Scheduled",
+        sent_name=text[:255] or "Spring sale [AA-matrix]",
+        pushed_at=timezone.now(),
+        pushed_by=world.users["marketer"],
+        estimate_status=CampaignPush.Estimate.FAILED,
+        estimate_error=text[:500] or "Klaviyo cancelled the count.",
+    )
     klaviyo_services.klaviyo_key_save(api_key="pk_matrix_test_key_1234", user=None)
     access = {
         "username": text[:255] or "marketer",

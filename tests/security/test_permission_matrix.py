@@ -165,6 +165,8 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/klaviyo/klaviyoaccount/add/": ADMIN_REFUSED,
     "admin/klaviyo/klaviyoaccount/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/klaviyo/syncrun/add/": ADMIN_REFUSED,
+    "admin/klaviyo/campaignpush/add/": ADMIN_REFUSED,
+    "admin/klaviyo/campaignpush/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/uploads/upload/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/add/": ADMIN_REFUSED,
     # Login throttling records: written by django-axes only (deleting an attempt unlocks).
