@@ -17,7 +17,9 @@ most 10, 400 above), honours sparse fieldsets and can be told to misbehave:
     fake.rate_limit(limit=5, window=1.0)           # enforced fixed window with RateLimit-* headers
 
 A fault may be limited to one endpoint (`kind="segment"` or `"list"`) and start after some
-successful pages (`after=3`). Run it by hand:
+successful pages (`after=3`). Campaigns (create, get, find, patch while Draft, statuses,
+deletion, the recipient estimate) and their own faults (`kind="campaign"`, `op=...`) are
+described in FakeCampaigns. Run it by hand:
 
     python -m tests.klaviyo_fake --port 8765 --segments 5000 --lists 500 [--key pk_...]
 """

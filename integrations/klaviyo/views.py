@@ -215,9 +215,12 @@ def _panel(request: HttpRequest, campaign_id: int, **notices) -> HttpResponse:
     return render_page(request, "klaviyo/campaign_push.html", context, partial="klaviyo-push-panel")
 
 
-def _after_post(request: HttpRequest, campaign_id: int, *, notice: str = "", ok: str = ""):
+def _after_post(
+    request: HttpRequest, campaign_id: int, *, notice: str = "", ok: str = "", on_panel=False
+):
+    """`on_panel`: the panel shows the failure itself (its error box), so htmx gets no notice."""
     if wants_partial(request):
-        return _panel(request, campaign_id, notice=notice, notice_ok=ok)
+        return _panel(request, campaign_id, notice="" if on_panel else notice, notice_ok=ok)
     (messages.error if notice else messages.success)(request, notice or ok)
     return redirect("campaigns:detail", pk=campaign_id)
 
@@ -231,16 +234,20 @@ def campaign_panel(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def _push(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    notice = ""
+    notice, on_panel = "", False
     try:
         pushed = background.push_start(campaign=campaign, user=request.user, action=action)
     except (services.NotConnected, PushRefused, PushAlreadyRunning) as error:
         notice = str(error)
     else:
         if pushed.state == CampaignPush.State.FAILED:
-            notice = pushed.error
+            notice, on_panel = pushed.error, True
     done = "Updated in Klaviyo." if action == CampaignPush.Action.UPDATE else "Sent to Klaviyo."
-    return _after_post(request, campaign_id, notice=notice, ok="" if notice else done)
+    if not notice and pushed.in_progress:
+        done = "Queued: the worker sends it to Klaviyo; this panel follows its progress."
+    return _after_post(
+        request, campaign_id, notice=notice, ok="" if notice else done, on_panel=on_panel
+    )
 
 
 @require_POST
