@@ -257,7 +257,7 @@ FAULTS = [
 
 @pytest.mark.parametrize(("fault", "params", "words", "kind"), FAULTS, ids=[f[0] for f in FAULTS])
 def test_faults_on_create_are_explained_and_nothing_is_recorded_as_sent(
-    campaign, connected, fault, params, words, kind
+    campaign, connected, fault, params, words, kind, caplog
 ):
     params = {"times": 1, **params}
     connected.fault(fault, kind="campaign", op="create", **params)
@@ -267,6 +267,7 @@ def test_faults_on_create_are_explained_and_nothing_is_recorded_as_sent(
     assert result.error_kind == kind
     assert result.pushed_at is None and not result.in_klaviyo
     assert SENTINEL_KEY not in result.error
+    assert SENTINEL_KEY not in caplog.text
 
 
 def test_a_404_on_update_says_it_was_deleted(campaign, connected):

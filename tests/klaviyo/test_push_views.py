@@ -193,3 +193,37 @@ def test_test_connection_lists_every_scope_and_updates_the_badge(
 
 def test_test_connection_is_a_post(key_manager_client, connected):
     assert key_manager_client.get(reverse("klaviyo:test")).status_code == 405
+
+
+DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+
+
+def test_a_send_waiting_for_the_worker_shows_its_progress_and_polls(
+    marketer_client, campaign, connected, settings, htmx_headers
+):
+    from integrations.klaviyo import tasks
+
+    settings.TASKS = DUMMY_TASKS
+    html = marketer_client.post(
+        reverse("klaviyo:campaign-send", args=[campaign.pk]), headers=htmx_headers
+    ).content.decode()
+    assert "Sending to Klaviyo…" in html and "Waiting for the worker" in html
+    assert 'hx-trigger="every 2s"' in html and "Send to Klaviyo</button>" not in html
+    assert connected.campaigns == {}
+    tasks.klaviyo_push_task.call(CampaignPush.objects.get().pk)  # the worker
+    html = marketer_client.get(panel_url(campaign), headers=htmx_headers).content.decode()
+    assert "Klaviyo is counting the recipients" in html and 'hx-trigger="every 2s"' in html
+    tasks.klaviyo_estimate_task.call(CampaignPush.objects.get().pk)
+    html = marketer_client.get(panel_url(campaign), headers=htmx_headers).content.decode()
+    assert "Klaviyo estimates 2,000 recipients" in html and "every 2s" not in html
+
+
+def test_the_default_channels_message_types_and_the_admin(db, client):
+    from channels_app.models import Channel
+    from tests.factories import make_user
+
+    types = dict(Channel.objects.values_list("slug", "klaviyo_message_type"))
+    assert types == {"email": "email", "sms": "sms", "meta": "none"}  # the data migration
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    html = client.get(reverse("admin:channels_app_channel_changelist")).content.decode()
+    assert 'name="form-0-klaviyo_message_type"' in html
