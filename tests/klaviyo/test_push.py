@@ -333,3 +333,31 @@ def test_an_estimate_that_never_finishes_is_given_up_in_words(campaign, connecte
     result.refresh_from_db()
     assert result.estimate_status == "failed"
     assert "press Refresh" in result.estimate_error
+
+
+def test_the_fake_enforces_klaviyos_rules_as_the_client_reports_them(connected, klaviyo_settings):
+    from integrations.klaviyo.client import KlaviyoClient, KlaviyoNotFound, KlaviyoRequestError
+
+    ids = [object_id("segment", i) for i in range(16)]
+    for oid in ids:
+        connected.set("segment", oid, oid)
+    with KlaviyoClient(SENTINEL_KEY) as client:
+        with pytest.raises(KlaviyoRequestError, match="at most 15 lists and segments"):
+            client.campaign_create(
+                name="Big", channel="email", included=ids, excluded=[], send_at=None
+            )
+        made = client.campaign_create(
+            name="Small [AA-x]", channel="email", included=ids[:2], excluded=[], send_at=None
+        )
+        assert client.campaign_find(marker="[AA-x]", channel="email") == made
+        assert client.campaign_find(marker="[AA-x]", channel="sms") is None
+        connected.campaign_set_status(made.id, "Sent")
+        with pytest.raises(KlaviyoRequestError, match="cannot be changed"):
+            client.campaign_set_audiences(made.id, included=ids[:1], excluded=[])
+        connected.campaign_delete(made.id)
+        with pytest.raises(KlaviyoNotFound, match="deleted there"):
+            client.campaign_get(made.id)
+        scopes = {c.scope: c.works for c in client.check_scopes()}
+    assert scopes == dict.fromkeys(
+        ["segments:read", "lists:read", "campaigns:read", "campaigns:write"], True
+    )
