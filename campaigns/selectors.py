@@ -14,6 +14,7 @@ from campaigns.targeting import (
     Changes,
     Definition,
     changes,
+    targeting_fingerprint,
 )
 from channels_app.models import Channel
 from segments.models import Segment
@@ -31,7 +32,7 @@ def campaign_list(
     klaviyo: str = "",
 ) -> QuerySet[Campaign]:
     """Campaigns by send time (unscheduled last), with what the list shows prefetched."""
-    qs = Campaign.objects.select_related("channel", "audience").prefetch_related(
+    qs = Campaign.objects.select_related("channel", "audience", "klaviyo_push").prefetch_related(
         Prefetch("inclusion_segments", queryset=_ID_ONLY),
         Prefetch("exclusion_segments", queryset=_ID_ONLY),
     )
@@ -97,6 +98,25 @@ def campaign_filter_klaviyo(qs: QuerySet[Campaign], value: str) -> QuerySet[Camp
         klaviyo_push__exclusion_fingerprint=F("exclusion_fp"),
     )
     return qs.filter(same) if value == "in" else qs.exclude(same)
+
+
+def campaign_klaviyo_state(campaign: Campaign) -> str:
+    """ "in" (in Klaviyo, in step), "out" (in Klaviyo, targeting changed since) or "" (not
+    there), from the push joined by campaign_list and the prefetched segments: no query."""
+    pushed = getattr(campaign, "klaviyo_push", None)
+    if (
+        pushed is None
+        or not pushed.klaviyo_campaign_id
+        or pushed.klaviyo_deleted_at is not None
+        or pushed.pushed_at is None
+    ):
+        return ""
+    same = pushed.inclusion_fingerprint == targeting_fingerprint(
+        s.pk for s in campaign.inclusion_segments.all()
+    ) and pushed.exclusion_fingerprint == targeting_fingerprint(
+        s.pk for s in campaign.exclusion_segments.all()
+    )
+    return "in" if same else "out"
 
 
 def _day_start(day: date) -> datetime:

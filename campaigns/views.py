@@ -43,6 +43,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     rows = []
     for campaign in page.object_list:
         campaign.colour = colours.get(campaign.channel_id, 0)
+        campaign.klaviyo_state = selectors.campaign_klaviyo_state(campaign)
         rows.append((campaign, selectors.campaign_changes(campaign).count))
     return render_page(
         request,

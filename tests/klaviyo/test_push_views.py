@@ -140,8 +140,12 @@ def test_the_campaign_list_filters_by_klaviyo(marketer_client, campaign, email, 
         return {c.name for c, _ in response.context["rows"]}
 
     assert names("in") == {"Winter sale"} and names("not") == {other.name}
+    html = marketer_client.get(reverse("campaigns:list")).content.decode()
+    assert html.count("In Klaviyo</span>") == 1 and "Out of step</span>" not in html
     campaign.inclusion_segments.clear()
     assert names("out") == {"Winter sale"} and names("in") == set()
+    html = marketer_client.get(reverse("campaigns:list")).content.decode()
+    assert html.count("Out of step</span>") == 1 and "In Klaviyo</span>" not in html
 
 
 # -- the key badge ---------------------------------------------------------------------------
