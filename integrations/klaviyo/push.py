@@ -272,6 +272,21 @@ def campaign_push_start(
     raise PushAlreadyRunning(push)
 
 
+STALE_ERROR = (
+    "The send stopped reporting progress (its worker probably stopped). Try again: a draft it "
+    "may have made in Klaviyo is found, not made twice."
+)
+
+
+def campaign_pushes_fail_stale() -> int:
+    """Fail queued or sending pushes silent for SYNC_STALE_AFTER_SECONDS (`manage.py cleanup`;
+    pages only show them failed, and the next press takes them over)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+    return CampaignPush.objects.filter(
+        state__in=CampaignPush.ACTIVE_STATES, heartbeat_at__lt=cutoff
+    ).update(state=CampaignPush.State.FAILED, error=STALE_ERROR, error_kind="unexpected", step="")
+
+
 def campaign_push_not_queued(*, push: CampaignPush) -> CampaignPush:
     _fail(push.pk, "The send could not be queued; try again.", kind="unexpected")
     push.refresh_from_db()

@@ -66,10 +66,7 @@ def push_get(*, campaign_id: int) -> CampaignPush | None:
     )
     if push is not None and push.is_stale:
         push.state = CampaignPush.State.FAILED
-        push.error = (
-            "The send stopped reporting progress (its worker probably stopped). Try again: "
-            "a draft it may have made in Klaviyo is found, not made twice."
-        )
+        push.error = push_services.STALE_ERROR
     return push
 
 

@@ -361,3 +361,20 @@ def test_the_fake_enforces_klaviyos_rules_as_the_client_reports_them(connected, 
     assert scopes == dict.fromkeys(
         ["segments:read", "lists:read", "campaigns:read", "campaigns:write"], True
     )
+
+
+def test_cleanup_fails_a_send_whose_worker_stopped(campaign, connected, capsys):
+    from django.core.management import call_command
+
+    recorded = push.campaign_push_start(campaign=campaign, user=None, action=CREATE)
+    call_command("cleanup")
+    recorded.refresh_from_db()
+    assert recorded.state == CampaignPush.State.QUEUED  # not silent long enough yet
+    CampaignPush.objects.filter(pk=recorded.pk).update(
+        heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    capsys.readouterr()
+    call_command("cleanup")
+    assert "Failed 1 stopped send to Klaviyo." in capsys.readouterr().out
+    recorded.refresh_from_db()
+    assert recorded.state == CampaignPush.State.FAILED and "found, not made twice" in recorded.error
