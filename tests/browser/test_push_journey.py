@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from audiences.models import Audience
 from integrations.klaviyo import services
 from segments.models import Segment
 from tests.browser.conftest import wait_for_htmx
@@ -29,13 +28,23 @@ def test_send_update_and_a_refused_update(marketer_page, browser_channels, fake_
     page, fake = marketer_page, fake_klaviyo
     email = browser_channels["email"]
     services.klaviyo_key_save(api_key=KEY, user=None)
-    run = services.sync_run_create(channels=[email])
-    services.sync_run_execute(run_id=run.pk)
+
+    # Sync from the fake Klaviyo (tasks run in the request here) and build an audience.
+    page.goto("/channels/email/segments/")
+    page.get_by_role("button", name="Sync from Klaviyo").click()
+    expect(page.get_by_test_id("sync-summary")).to_contain_text("Synced")
     by_name = {s.name: s for s in Segment.objects.filter(channel=email)}
     fake.recipients[by_name["Segment 0"].external_id] = 48_120
-    audience = Audience.objects.create(channel=email, name="Loyal customers")
-    audience.inclusion_segments.set([by_name["Segment 0"]])
-    audience.exclusion_segments.set([by_name["List 0"]])
+    page.goto("/channels/email/audiences/new/")
+    page.get_by_role("textbox", name="Name").fill("Loyal customers")
+    search = page.get_by_role("searchbox", name=re.compile("Search Email segments"))
+    results = page.locator("#picker-segments-results")
+    search.fill("Segment 0")
+    results.get_by_role("checkbox", name="Include Segment 0").check()
+    search.fill("List 0")
+    results.get_by_role("checkbox", name="Exclude List 0").check()
+    page.get_by_role("button", name="Create audience").click()
+    expect(page.get_by_role("heading", name="Loyal customers")).to_be_visible()
 
     # A campaign from the audience, made in the form.
     page.goto("/campaigns/new/")
