@@ -95,3 +95,32 @@ def test_send_update_and_a_refused_update(marketer_page, browser_channels, fake_
     expect(panel.get_by_test_id("push-in-step")).to_contain_text("Differs")
     expect(panel.get_by_role("button", name="Update in Klaviyo")).to_have_count(0)
     assert len(fake.campaigns[klaviyo_id]["included"]) == 2
+
+
+def test_the_key_badge_says_what_was_verified(page, browser_channels, fake_klaviyo):
+    from django.contrib.auth.models import Permission
+
+    from tests.browser.conftest import log_in
+    from tests.factories import make_marketer
+
+    admin = make_marketer("key-keeper")
+    admin.user_permissions.add(Permission.objects.get(codename="manage_klaviyo_key"))
+    log_in(page, admin.username)
+    page.goto("/integrations/klaviyo/")
+    page.get_by_label("Private API key").fill("pk_not_the_right_key_000")
+    page.get_by_role("button", name="Connect").click()
+    badge = page.get_by_test_id("key-badge")
+    expect(badge).to_have_text(re.compile(r"^Key rejected at \d\d:\d\d$"))
+    expect(page.get_by_text("Connected", exact=True)).to_have_count(0)
+
+    page.get_by_text("Replace the key").click()
+    page.get_by_label("Private API key").fill(KEY)
+    page.get_by_role("button", name="Replace key").click()
+    expect(badge).to_have_text(re.compile(r"^Key works, checked \d\d:\d\d$"))
+
+    fake_klaviyo.scopes.discard("campaigns:write")
+    page.get_by_role("button", name="Test connection").click()
+    expect(badge).to_contain_text("scopes missing")
+    scopes = page.get_by_role("table", name="Scopes the app uses")
+    expect(scopes.get_by_role("row", name=re.compile("campaigns:write"))).to_contain_text("Missing")
+    expect(scopes.get_by_role("row", name=re.compile("segments:read"))).to_contain_text("Works")
