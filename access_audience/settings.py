@@ -309,12 +309,16 @@ SYNC_STALE_AFTER_SECONDS = env_int("SYNC_STALE_AFTER_SECONDS", 15 * 60)
 # --- CSV upload ------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 1_000_000)
+# Columns a CSV upload may have: keeps the mapping step's page small.
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 200)
 # A check or import silent this long (no progress written) is taken to have died with its worker.
 UPLOAD_STALE_AFTER_SECONDS = env_int("UPLOAD_STALE_AFTER_SECONDS", 15 * 60)
 UPLOAD_DIR = DATA_DIR / "uploads"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
+# Uploaded files stream to disk beside the uploads, refused as soon as they pass the size cap.
+FILE_UPLOAD_HANDLERS = ["integrations.uploads.handlers.CappedUploadHandler"]
 
 # --- Logging ---------------------------------------------------------------------------------
 LOGGING = {

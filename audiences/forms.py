@@ -63,6 +63,19 @@ class AudienceForm(ShowAsTypedMixin, forms.Form):
             channel=channel, require_inclusion=True, keep_inactive_ids=existing
         )
 
+    # Reach (segments/reach.py): the ids the picker holds now, and "Use as estimated volume"
+    # without JavaScript (a submit button that fills the field and shows the form again).
+    def segment_ids(self) -> tuple[list[int], list[int]]:
+        return self.fields["segments"].ids(self["segments"].value())
+
+    def use_reach_requested(self) -> bool:
+        value = str(self.data.get("_use_reach", "")).strip() if self.is_bound else ""
+        if not value.isdigit():
+            return False
+        self.data = self.data.copy()
+        self.data["estimated_volume"] = value
+        return True
+
     def clean_version(self) -> int | None:
         value = (self.cleaned_data.get("version") or "").strip()
         return int(value) if value.isdigit() else None

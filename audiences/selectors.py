@@ -6,10 +6,21 @@ from django.db.models.functions import Coalesce
 from audiences.models import Audience
 from channels_app.models import Channel
 from segments.models import Segment
+from segments.reach import Reach, SizedSegment, reach
 
 
 def _segments() -> QuerySet[Segment]:
-    return Segment.objects.only("pk", "name", "is_active", "channel_id").order_by("name", "pk")
+    return Segment.objects.only(
+        "pk", "name", "is_active", "channel_id", "size", "size_counted_at"
+    ).order_by("name", "pk")
+
+
+def audience_reach(audience: Audience) -> Reach:
+    """The audience's reach from its segments' sizes (uses the prefetched segments)."""
+    return reach(
+        [SizedSegment.of(s) for s in audience.inclusion_segments.all()],
+        [SizedSegment.of(s) for s in audience.exclusion_segments.all()],
+    )
 
 
 def _campaign_count():

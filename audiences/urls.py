@@ -7,6 +7,7 @@ app_name = "audiences"
 urlpatterns = [
     path("", views.audience_list, name="list"),
     path("new/", views.audience_create, name="create"),
+    path("reach/", views.audience_reach, name="reach"),
     path("<int:pk>/", views.audience_detail, name="detail"),
     path("<int:pk>/edit/", views.audience_edit, name="edit"),
     path("<int:pk>/clone/", views.audience_clone, name="clone"),

@@ -13,7 +13,8 @@ from audiences import selectors, services
 from audiences.forms import AudienceForm
 from audiences.models import Audience
 from channels_app.models import Channel
-from segments.picker import picker_search_requested
+from segments.picker import PickerInput, picker_search_requested
+from segments.reach import segment_reach
 
 
 def _channel(slug: str) -> Channel:
@@ -46,14 +47,38 @@ def audience_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
 def audience_detail(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
     channel = _channel(channel_slug)
     audience = _audience(channel, pk)
-    return render(request, "audiences/detail.html", {"channel": channel, "audience": audience})
+    reach = selectors.audience_reach(audience)
+    volume = audience.estimated_volume
+    outside = volume is not None and reach.known and not reach.contains(volume)
+    context = {"channel": channel, "audience": audience, "reach": reach, "volume_outside": outside}
+    return render(request, "audiences/detail.html", context)
+
+
+@require_GET
+@permission_required("audiences.view_audience", raise_exception=True)
+def audience_reach(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    """The form's reach region for the segments the picker holds (sent as they are ticked)."""
+    channel = _channel(channel_slug)
+    picker = PickerInput.from_data(request.GET, name="segments")
+    reach = segment_reach(channel=channel, include_ids=picker.include, exclude_ids=picker.exclude)
+    return render(
+        request, "audiences/form.html#audience-reach", {"channel": channel, "reach": reach}
+    )
 
 
 def _form_page(request, *, channel, form, audience=None, conflict=None, status=200):
+    include, exclude = form.segment_ids()
+    reach = segment_reach(channel=channel, include_ids=include, exclude_ids=exclude)
     return render(
         request,
         "audiences/form.html",
-        {"channel": channel, "form": form, "audience": audience, "conflict": conflict},
+        {
+            "channel": channel,
+            "form": form,
+            "audience": audience,
+            "conflict": conflict,
+            "reach": reach,
+        },
         status=status,
     )
 
@@ -86,7 +111,7 @@ def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
     if request.method == "GET":
         return _form_page(request, channel=channel, form=AudienceForm(channel=channel))
     form = AudienceForm(request.POST, channel=channel)
-    if picker_search_requested(form):
+    if picker_search_requested(form) or form.use_reach_requested():
         return _form_page(request, channel=channel, form=form.show_as_typed())
     if form.is_valid():
         try:
@@ -117,7 +142,7 @@ def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespo
     if request.method == "GET":
         return _form_page(request, form=AudienceForm(channel=channel, audience=audience), **page)
     form = AudienceForm(request.POST, channel=channel, audience=audience)
-    if picker_search_requested(form):
+    if picker_search_requested(form) or form.use_reach_requested():
         return _form_page(request, form=form.show_as_typed(), **page)
     conflict = None
     if form.is_valid():

@@ -1,8 +1,9 @@
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import from_current_timezone
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -161,10 +162,33 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
                     self.add_error(None, messages)
         return data
 
+    # Reach and warnings before saving (campaigns/warnings.py: draft_checks) read the form as
+    # it stands, valid or not.
+    def draft_values(self) -> dict:
+        """Status, send time and segment ids as typed (bound) or as filled in (unbound)."""
+        include, exclude = self.fields["segments"].ids(self["segments"].value())
+        return {
+            "status": str(self["status"].value() or ""),
+            "send_at": parse_send_at(self["send_at"].value()),
+            "include_ids": include,
+            "exclude_ids": exclude,
+        }
+
     def apply_service_error(self, error: ValidationError) -> None:
         for field, messages in error.message_dict.items():
             target = field if field in self.fields and field != "__all__" else None
             self.add_error("segments" if field == "segments" else target, messages)
+
+
+def parse_send_at(value):
+    """A send time as the form reads it, or None when empty or unreadable."""
+    if value is None or isinstance(value, datetime):
+        # An unbound form's initial value comes back naive, in the current time zone.
+        return from_current_timezone(value) if value and timezone.is_naive(value) else value
+    try:
+        return CampaignForm.base_fields["send_at"].clean(value)
+    except ValidationError:
+        return None
 
 
 @dataclass

@@ -206,6 +206,11 @@ def campaign_get_with_channel(pk: int) -> Campaign:
     return Campaign.objects.select_related("channel").get(pk=pk)
 
 
+def campaign_find(pk: int | None) -> Campaign | None:
+    """The campaign with this id, or None (no id, or deleted)."""
+    return Campaign.objects.filter(pk=pk).first() if pk else None
+
+
 def campaign_exists(pk: int) -> bool:
     return Campaign.objects.filter(pk=pk).exists()
 

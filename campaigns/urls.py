@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_create, name="create"),
     path("calendar/", views.campaign_calendar, name="calendar"),
+    path("form-checks/", views.campaign_form_checks, name="form_checks"),
     path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/duplicate/", views.campaign_duplicate, name="duplicate"),

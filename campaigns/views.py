@@ -17,9 +17,15 @@ from campaigns import forms as forms_module
 from campaigns import selectors, services
 from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
+from campaigns.warnings import (
+    campaign_checks,
+    campaign_checks_prefetched,
+    campaign_warnings,
+    draft_checks,
+)
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
-from segments.picker import picker_search_requested
+from segments.picker import PickerInput, picker_search_requested
 
 
 def _or_404(get: Callable[[int], Campaign], pk: int) -> Campaign:
@@ -41,9 +47,11 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     page = paginate(selectors.campaign_list(**filters.filters()), request.GET.get("page"))
     colours = channel_colours(channels_for_request(request))
     rows = []
+    checks = campaign_checks(page.object_list)
     for campaign in page.object_list:
         campaign.colour = colours.get(campaign.channel_id, 0)
         campaign.klaviyo_state = selectors.campaign_klaviyo_state(campaign)
+        campaign.warnings, campaign.reach = checks[campaign.pk].warnings, checks[campaign.pk].reach
         rows.append((campaign, selectors.campaign_changes(campaign).count))
     return render_page(
         request,
@@ -58,6 +66,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The calendar lists this many campaigns' warnings under the month; the list shows the rest.
+MONTH_WARNINGS_SHOWN = 20
+
+
 def _month_links(year: int, month: int, today) -> dict[str, object]:
     """The calendar's heading and its previous / next / this month links (`YYYY-MM`)."""
     prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
@@ -70,15 +82,19 @@ def _month_links(year: int, month: int, today) -> dict[str, object]:
     }
 
 
-def _colour_calendar(weeks, channels: list[Channel]) -> None:
-    """Give each campaign of the month, and each channel of the legend, its channel's colour."""
+def _colour_calendar(weeks, channels: list[Channel]) -> list[Campaign]:
+    """Give each campaign of the month its channel's colour and its warnings, and each channel
+    of the legend its colour. Returns the campaigns that have warnings, by send time."""
     colours = channel_colours(channels)
-    for week in weeks:
-        for day in week:
-            for campaign in day.campaigns:
-                campaign.colour = colours.get(campaign.channel_id, 0)
+    month = [campaign for week in weeks for day in week for campaign in day.campaigns]
+    warnings = campaign_warnings(month)
+    for campaign in month:
+        campaign.colour = colours.get(campaign.channel_id, 0)
+        campaign.warnings = warnings[campaign.pk]
+        campaign.warning_title = " · ".join(w.summary for w in campaign.warnings)
     for channel in channels:
         channel.colour = colours.get(channel.pk, 0)
+    return [campaign for campaign in month if campaign.warnings]
 
 
 @require_GET
@@ -91,9 +107,11 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
     if channel_slug not in {c.slug for c in channels}:
         channel_slug = ""
     weeks = selectors.campaign_calendar(year=year, month=month, channel_slug=channel_slug)
-    _colour_calendar(weeks, channels)
+    warned = _colour_calendar(weeks, channels)
     context = {
         "weeks": weeks,
+        "warned": warned[:MONTH_WARNINGS_SHOWN],
+        "warned_more": len(warned) - len(warned[:MONTH_WARNINGS_SHOWN]),
         "channel_slug": channel_slug,
         "channels": channels,
         **_month_links(year, month, today),
@@ -105,10 +123,16 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(pk)
+    checks = campaign_checks_prefetched(campaign)
     return render(
         request,
         "campaigns/detail.html",
-        {"campaign": campaign, "targeting": selectors.campaign_targeting(campaign)},
+        {
+            "campaign": campaign,
+            "targeting": selectors.campaign_targeting(campaign),
+            "warnings": checks.warnings,
+            "reach": checks.reach,
+        },
     )
 
 
@@ -166,12 +190,41 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpResponse:
+    checks = draft_checks(campaign=campaign, channel=form.channel, **form.draft_values())
     return render_page(
         request,
         "campaigns/form.html",
-        {"form": form, "setup": setup, "campaign": campaign, "conflict": conflict},
+        {
+            "form": form,
+            "setup": setup,
+            "campaign": campaign,
+            "conflict": conflict,
+            "checks": checks,
+        },
         partial="campaign-form",
     )
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_form_checks(request: HttpRequest) -> HttpResponse:
+    """The form's reach and warnings for what it holds now (sent as segments are picked)."""
+    channels = channels_for_request(request)
+    if not channels:
+        raise Http404("No channel yet")
+    channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
+    campaign = selectors.campaign_find(_int(request.GET.get("campaign")))
+    picker = PickerInput.from_data(request.GET, name="segments")
+    checks = draft_checks(
+        campaign=campaign,
+        channel=channel,
+        status=request.GET.get("status", ""),
+        send_at=forms_module.parse_send_at(request.GET.get("send_at") or None),
+        include_ids=picker.include,
+        exclude_ids=picker.exclude,
+    )
+    context = {"checks": checks, "campaign": campaign, "channel": channel}
+    return render(request, "campaigns/form.html#campaign-form-checks", context)
 
 
 def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):

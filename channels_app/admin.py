@@ -14,11 +14,12 @@ class ChannelAdmin(admin.ModelAdmin):
         "slug",
         "position",
         "klaviyo_message_type",
+        "quiet_window_hours",
         "segment_count",
         "audience_count",
         "campaign_count",
     ]
-    list_editable = ["position", "klaviyo_message_type"]
+    list_editable = ["position", "klaviyo_message_type", "quiet_window_hours"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     actions = None  # no bulk delete: each deletion is checked on its own

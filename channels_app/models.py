@@ -1,5 +1,8 @@
 from django.db import models
 
+# Hours between two sends to the same contacts below which campaigns are flagged as colliding.
+DEFAULT_QUIET_WINDOW_HOURS = 16
+
 
 class Channel(models.Model):
     """A marketing channel (Email, SMS, Meta …). Segments and audiences never cross channels."""
@@ -23,6 +26,12 @@ class Channel(models.Model):
         default=KlaviyoMessageType.NONE,
         help_text="What a campaign of this channel becomes in Klaviyo with “Send to Klaviyo”; "
         "None hides the button.",
+    )
+    quiet_window_hours = models.PositiveSmallIntegerField(
+        "quiet window (hours)",
+        default=DEFAULT_QUIET_WINDOW_HOURS,
+        help_text="Two campaigns of this channel sent less than this many hours apart to the same "
+        "segment are flagged as colliding. Usually 16 for email-like channels, 24 for SMS.",
     )
 
     class Meta:

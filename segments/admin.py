@@ -6,9 +6,11 @@ from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
+from segments.bulk import size_problem
 from segments.models import Segment
 from segments.selectors import segment_usage
 from segments.services import (
+    KEEP_SIZE,
     SegmentGone,
     SegmentIdTaken,
     SegmentInUse,
@@ -23,7 +25,17 @@ from segments.services import (
 class SegmentAdminForm(forms.ModelForm):
     class Meta:
         model = Segment
-        fields = ["channel", "name", "external_id", "link", "is_active"]
+        fields = ["channel", "name", "external_id", "link", "is_active", "size"]
+        help_texts = {
+            "size": "How many contacts it holds (typed); a Klaviyo count replaces it for Klaviyo "
+            "segments. Empty: unknown.",
+        }
+
+    def clean_size(self):
+        size = self.cleaned_data.get("size")
+        if size is not None and (problem := size_problem(size)):
+            raise forms.ValidationError(problem)
+        return size
 
     def clean(self):
         data = super().clean()
@@ -44,7 +56,7 @@ class SegmentAdminForm(forms.ModelForm):
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
     form = SegmentAdminForm
-    list_display = ["name", "channel", "external_id", "is_active", "source", "updated_at"]
+    list_display = ["name", "channel", "external_id", "is_active", "source", "size", "updated_at"]
     list_filter = ["channel", "is_active", "source"]
     list_select_related = ["channel"]
     search_fields = ["name", "external_id"]
@@ -56,6 +68,9 @@ class SegmentAdmin(admin.ModelAdmin):
         "external_id",
         "link",
         "is_active",
+        "size",
+        "size_source",
+        "size_counted_at",
         "source",
         "kind",
         "klaviyo_missing_since",
@@ -65,6 +80,8 @@ class SegmentAdmin(admin.ModelAdmin):
         "usage",
     ]
     readonly_fields = [
+        "size_source",
+        "size_counted_at",
         "source",
         "kind",
         "klaviyo_missing_since",
@@ -99,11 +116,16 @@ class SegmentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Segment, form, change: bool) -> None:
         fields = {"name": obj.name, "external_id": obj.external_id, "link": obj.link}
         if change:
-            segment = segment_update(segment=obj, **fields)
+            # The size through the service (typed, with a history point) only when changed.
+            size = obj.size if "size" in form.changed_data else KEEP_SIZE
+            obj.size = form.initial.get("size")  # the form already put the new one on obj
+            segment = segment_update(segment=obj, size=size, **fields)
             if "is_active" in form.changed_data:
                 segment_set_active(segment=segment, is_active=obj.is_active)
         else:
-            segment = segment_create(channel=obj.channel, is_active=obj.is_active, **fields)
+            segment = segment_create(
+                channel=obj.channel, is_active=obj.is_active, size=obj.size, **fields
+            )
         obj.pk, obj.updated_at, obj.created_at = segment.pk, segment.updated_at, segment.created_at
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -34,7 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel
-from segments.models import Segment
+from segments.models import Segment, SegmentSizePoint
 from segments.validators import link_problem
 
 NAME_MAX = Segment._meta.get_field("name").max_length
@@ -56,6 +57,18 @@ TABLE = Segment._meta.db_table
 QUOTED_TABLE = f'"{TABLE}"'
 FTS_INSERT_TRIGGER = "segments_segment_fts_insert"
 
+# -- sizes -------------------------------------------------------------------------------------
+# More contacts than any audience has: a figure above it is a mistake (a phone number, an ID).
+SIZE_MAX = 10**12
+POINT_TABLE = f'"{SegmentSizePoint._meta.db_table}"'
+_SIZE_SPACES = "\u0020\u00a0\u202f\u2009"
+_SIZE_FORMS = (
+    re.compile(r"\d+"),
+    re.compile(r"\d{1,3}(?:,\d{3})+"),  # 12,345 (a cell of a file not split on commas)
+    re.compile(rf"\d{{1,3}}(?:[{_SIZE_SPACES}]\d{{3}})+"),  # 12 345
+)
+_SIZE_DECIMAL = re.compile(r"[+-]?(?:\d[\d,\s]*)?[.,]\d+|[+-]?\d+[.,]")
+
 
 def parse_active(value: str) -> bool | None:
     """An active status as the CSV import accepts it, or None when the word is not one."""
@@ -67,6 +80,35 @@ def parse_active(value: str) -> bool | None:
     return None
 
 
+def parse_size(value: str) -> tuple[int | None, str]:
+    """A number of contacts as a CSV cell or a form gives it: (the number, "") or (None, why
+    not). `12345`, `12,345` and `12 345` are numbers; an empty cell is (None, "")."""
+    text = value.strip()
+    if not text:
+        return None, ""
+    if any(form.fullmatch(text) for form in _SIZE_FORMS):
+        number = int(re.sub(rf"[,{_SIZE_SPACES}]", "", text))
+        if number > SIZE_MAX:
+            return None, (
+                f"“{text}” is more contacts than any segment has (the most is {SIZE_MAX:,})."
+            )
+        return number, ""
+    if text.startswith("-") and any(form.fullmatch(text[1:].strip()) for form in _SIZE_FORMS):
+        return None, f"“{text}” is negative: a size is a number of contacts, 0 or more."
+    if _SIZE_DECIMAL.fullmatch(text):
+        return None, f"“{text}” is not a whole number: a size counts contacts, e.g. 12,345."
+    return None, f"“{text[:40]}” is not a number of contacts: write it like 12345 or 12,345."
+
+
+def size_problem(size: int) -> str:
+    """Why a number cannot be a segment's size, or ""."""
+    if size < 0:
+        return f"“{size}” is negative: a size is a number of contacts, 0 or more."
+    if size > SIZE_MAX:
+        return f"“{size:,}” is more contacts than any segment has (the most is {SIZE_MAX:,})."
+    return ""
+
+
 def name_key(name: str) -> str:
     """How rows without a Segment ID match: case-insensitive, trimmed."""
     return name.strip().lower()
@@ -74,7 +116,7 @@ def name_key(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
-    field: str  # "name", "external_id", "link", "is_active"; "" for the row as a whole
+    field: str  # "name", "external_id", "link", "is_active", "size"; "" for the row as a whole
     value: str
     message: str
 
@@ -93,6 +135,12 @@ class SegmentRow:
     # What a new segment starts with (demo data); mark_synced sets last_synced_at for all.
     last_synced_at: datetime | None = None
     klaviyo_missing_since: datetime | None = None
+    # Size (None: not given, the segment keeps its figure). A word is parsed with parse_size.
+    # Counted at defaults to the call's now, the source to the call's; clear_size: unknown now.
+    size: int | str | None = None
+    size_counted_at: datetime | None = None
+    size_source: str | None = None
+    clear_size: bool = False
     ref: int = 0  # the caller's number for the row (a CSV row number); else its position
     problems: list[RowProblem] | None = None  # found by the caller (e.g. a malformed CSV row)
 
@@ -176,6 +224,13 @@ def segment_row_problems(row: SegmentRow) -> list[RowProblem]:
             )
         else:
             row.is_active = parsed
+    if isinstance(row.size, str):
+        raw = row.size.strip()
+        row.size, problem = parse_size(raw)
+        if problem:
+            problems.append(RowProblem("size", raw, problem))
+    elif row.size is not None and (problem := size_problem(row.size)):
+        problems.append(RowProblem("size", str(row.size), problem))
     return problems
 
 
@@ -188,6 +243,7 @@ def segment_bulk_upsert(
     mark_missing: bool = False,
     mark_synced: bool = False,
     skip_existing: bool = False,
+    sizes_only: bool = False,
     dry_run: bool = False,
     skip_invalid: bool = False,
     now: datetime | None = None,
@@ -203,6 +259,12 @@ def segment_bulk_upsert(
       not in `rows` get `klaviyo_missing_since`; matched ones lose it. Re-checked in the UPDATE.
     - mark_synced: created and updated segments get `last_synced_at = now`.
     - skip_existing: a row whose key the channel (or an earlier row) already has is skipped.
+    - sizes_only: rows only carry sizes (a Klaviyo count): matched by Segment ID, never
+      created (unmatched rows are skipped), and nothing but the size columns is compared or written.
+
+    Sizes: a row's size (with its counted-at and source) is written when given; a figure that
+    is new (another number or source) is also appended to the segment's size history. A Klaviyo
+    figure only ever lands on a Klaviyo segment (source or kind); `clear_size` makes it unknown.
     - dry_run: reads only; the counts and outcomes say what would happen.
     - skip_invalid: write the valid rows; otherwise any invalid row means nothing is written
       (`rejected`), though every row is still checked so all problems are reported.
@@ -220,6 +282,7 @@ def segment_bulk_upsert(
         mark_missing=mark_missing,
         mark_synced=mark_synced,
         skip_existing=skip_existing,
+        sizes_only=sizes_only,
         write=not dry_run,
         skip_invalid=skip_invalid,
         now=now or timezone.now(),
@@ -364,6 +427,9 @@ _INSERT_COLUMNS = (
     "last_synced_at",
     "created_at",
     "updated_at",
+    "size",
+    "size_counted_at",
+    "size_source",
 )
 
 
@@ -382,6 +448,7 @@ class _Upsert:
         now,
         on_outcome,
         on_invalid,
+        sizes_only=False,
     ):
         self.channel = channel
         self.source = source
@@ -389,6 +456,7 @@ class _Upsert:
         self.mark_missing = mark_missing
         self.mark_synced = mark_synced
         self.skip_existing = skip_existing
+        self.sizes_only = sizes_only
         self.write = write
         self.skip_invalid = skip_invalid
         self.now = now
@@ -402,6 +470,8 @@ class _Upsert:
         self.seen: _Store
         self.noid: _Store | None = None
         self.changes_table_ready = False
+        self.sizes_table_ready = False
+        self.created_sizes = False  # a new segment came with a size: its history point is due
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -422,6 +492,8 @@ class _Upsert:
                 on_batch(self.result.total)
         if self.mark_missing:
             self._mark_missing()
+        if self.write and self.created_sizes:
+            self._created_size_points()
         if self.fts_trigger:
             self._restore_fts_trigger()
 
@@ -454,18 +526,22 @@ class _Upsert:
         names = [name_key(r.name) for r in kept if not r.external_id]
         by_name = self._noid().get_many(names) if names else {}
 
-        creates, updates = [], []
+        creates, updates, sizes = [], [], []
         for row in kept:
             found = (
                 by_id.get(row.external_id) if row.external_id else by_name.get(name_key(row.name))
             )
+            if found is None and self.sizes_only:
+                result.skipped += 1
+                self._tell(row, Outcome.SKIPPED)
+                continue
             if found is None:
                 result.created += 1
                 creates.append(self._insert_values(row))
                 if self.on_outcome:
                     self.on_outcome(row, Outcome.CREATED, {})
                 continue
-            pk, name, link, active, kind, missing = found
+            pk, name, link, active, kind, missing, size, size_source, klaviyo = found
             if self.keep_inactive and not active:
                 result.skipped_inactive += 1
                 self._tell(row, Outcome.SKIPPED_INACTIVE)
@@ -474,21 +550,30 @@ class _Upsert:
                 result.skipped += 1
                 self._tell(row, Outcome.SKIPPED)
                 continue
+            size_write = self._size_write(row, pk, size, size_source, klaviyo)
+            if size_write:
+                sizes.append(size_write)
+            size_new = bool(size_write) and size_write[-1]
+            old = (name, link, active, kind)
             new = (
-                row.name,
-                link if row.link is None else row.link,
-                active if row.is_active is None else row.is_active,
-                kind if row.kind is None else row.kind,
+                old
+                if self.sizes_only
+                else (
+                    row.name,
+                    link if row.link is None else row.link,
+                    active if row.is_active is None else row.is_active,
+                    kind if row.kind is None else row.kind,
+                )
             )
             back = self.mark_missing and missing
-            if new == (name, link, active, kind) and not back:
+            if new == old and not back and not size_new:
                 result.unchanged += 1
                 self._tell(row, Outcome.UNCHANGED)
                 continue
             result.updated += 1
-            updates.append((pk, *new))
+            if new != old or back:
+                updates.append((pk, *new))
             if self.on_outcome:
-                old = (name, link, active, kind)
                 changes = {
                     f: (o, n)
                     for f, o, n in zip(("name", "link", "is_active", "kind"), old, new, strict=True)
@@ -496,9 +581,28 @@ class _Upsert:
                 }
                 if back:
                     changes["klaviyo_missing_since"] = (missing, None)
+                if size_new:
+                    changes["size"] = (size, size_write[1])
                 self.on_outcome(row, Outcome.UPDATED, changes)
         if self.write and (creates or updates) and (self.skip_invalid or not result.invalid):
             write_batch(self, creates, updates)
+        if self.write and sizes and (self.skip_invalid or not result.invalid):
+            self.write_sizes(sizes)
+
+    def _size_write(self, row, pk, size, size_source, klaviyo) -> tuple | None:
+        """(pk, size, counted at, source, is the figure new) for the row's size, or None when
+        the row leaves the size as it is."""
+        if row.clear_size:
+            if size is None and not size_source:
+                return None
+            return (pk, None, None, "", True)
+        if row.size is None:
+            return None
+        source = row.size_source or self.source
+        if source == Segment.SizeSource.KLAVIYO and not klaviyo:
+            return None  # Klaviyo's count of an object this segment is not
+        counted = self.adapt(row.size_counted_at) if row.size_counted_at else self.db_now
+        return (pk, row.size, counted, source, row.size != size or source != size_source)
 
     def _tell(self, row: SegmentRow, outcome: Outcome) -> None:
         if self.on_outcome:
@@ -537,7 +641,8 @@ class _Upsert:
             return {}
         table = QUOTED_TABLE
         columns = (
-            "s.id, s.external_id, s.name, s.link, s.is_active, s.kind, s.klaviyo_missing_since"
+            "s.id, s.external_id, s.name, s.link, s.is_active, s.kind, s.klaviyo_missing_since,"
+            " s.size, s.size_source, s.source"
         )
         found = {}
         with connection.cursor() as cursor:
@@ -563,9 +668,20 @@ class _Upsert:
                         [self.channel.pk, *chunk],
                     )
                     chunks.append(cursor.fetchall())
+        klaviyo = Segment.Source.KLAVIYO
         for rows in chunks:
-            for pk, ext, name, link, active, kind, missing in rows:
-                found[ext] = (pk, name, link, bool(active), kind, missing is not None)
+            for pk, ext, name, link, active, kind, missing, size, size_source, source in rows:
+                found[ext] = (
+                    pk,
+                    name,
+                    link,
+                    bool(active),
+                    kind,
+                    missing is not None,
+                    size,
+                    size_source,
+                    bool(kind) or source == klaviyo,
+                )
         return found
 
     def _noid(self) -> _Store:
@@ -575,11 +691,29 @@ class _Upsert:
             rows = (
                 Segment.objects.filter(channel=self.channel, external_id="")
                 .order_by("pk")
-                .values_list("pk", "name", "link", "is_active", "kind")
+                .values_list(
+                    "pk", "name", "link", "is_active", "kind", "size", "size_source", "source"
+                )
             )
             batch: dict[str, tuple] = {}
-            for pk, name, link, active, kind in rows.iterator(chunk_size=5000):
-                batch.setdefault(name_key(name), (pk, name, link, active, kind, False))
+            klaviyo = Segment.Source.KLAVIYO
+            for pk, name, link, active, kind, size, size_source, source in rows.iterator(
+                chunk_size=5000
+            ):
+                batch.setdefault(
+                    name_key(name),
+                    (
+                        pk,
+                        name,
+                        link,
+                        active,
+                        kind,
+                        False,
+                        size,
+                        size_source,
+                        bool(kind) or source == klaviyo,
+                    ),
+                )
                 if len(batch) >= 5000:
                     self.noid.put(batch)
                     batch = {}
@@ -592,6 +726,16 @@ class _Upsert:
         now = self.db_now
         adapt = self.adapt
         synced = now if self.mark_synced else row.last_synced_at and adapt(row.last_synced_at)
+        size, counted, size_source = None, None, ""
+        if row.size is not None and not row.clear_size:
+            size_source = row.size_source or self.source
+            klaviyo = (row.source or self.source) == Segment.Source.KLAVIYO or bool(row.kind)
+            if size_source != Segment.SizeSource.KLAVIYO or klaviyo:
+                size = row.size
+                counted = adapt(row.size_counted_at) if row.size_counted_at else now
+                self.created_sizes = True
+            else:
+                size_source = ""
         return (
             self.channel_id,
             row.name,
@@ -604,6 +748,9 @@ class _Upsert:
             synced,
             now,
             now,
+            size,
+            counted,
+            size_source,
         )
 
     def _update_tail(self) -> str:
@@ -665,6 +812,62 @@ class _Upsert:
                     f" {self._update_tail()} WHERE id = %s{recheck}",
                     [(*values[1:], *params, values[0]) for values in updates],
                 )
+
+    # -- sizes ---------------------------------------------------------------------------
+
+    def write_sizes(self, sizes: list[tuple]) -> None:
+        """One batch's size columns, and a history point for each new figure (COPY on PostgreSQL,
+        executemany on SQLite). Rows are (pk, size, counted at, source, is new)."""
+        table = QUOTED_TABLE
+        recheck = " AND is_active" if self.keep_inactive else ""
+        pg_recheck = " AND s.is_active" if self.keep_inactive else ""
+        points = [row[:4] for row in sizes if row[4] and row[1] is not None]
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            if self.postgres:
+                if not self.sizes_table_ready:
+                    cursor.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS segments_bulk_sizes (id bigint,"
+                        " size bigint, counted_at timestamptz, source text) ON COMMIT DROP"
+                    )
+                    self.sizes_table_ready = True
+                cursor.execute("TRUNCATE segments_bulk_sizes")
+                with cursor.cursor.copy("COPY segments_bulk_sizes FROM STDIN") as copy:
+                    for row in sizes:
+                        copy.write_row(row[:4])
+                cursor.execute(
+                    f"UPDATE {table} AS s SET size = v.size, size_counted_at = v.counted_at,"  # noqa: S608
+                    " size_source = v.source, updated_at = %s"
+                    f" FROM segments_bulk_sizes AS v WHERE s.id = v.id{pg_recheck}",
+                    [self.db_now],
+                )
+                if points:
+                    columns = "segment_id, size, counted_at, source"
+                    with cursor.cursor.copy(f"COPY {POINT_TABLE} ({columns}) FROM STDIN") as copy:
+                        for row in points:
+                            copy.write_row(row)
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET size = %s, size_counted_at = %s, size_source = %s,"  # noqa: S608
+                    f" updated_at = %s WHERE id = %s{recheck}",
+                    [(size, at, source, self.db_now, pk) for pk, size, at, source, _ in sizes],
+                )
+                if points:
+                    cursor.executemany(
+                        f"INSERT INTO {POINT_TABLE} (segment_id, size, counted_at, source)"  # noqa: S608
+                        " VALUES (%s, %s, %s, %s)",
+                        points,
+                    )
+
+    def _created_size_points(self) -> None:
+        """The first history point of each segment this call created with a size: one
+        INSERT … SELECT (the new rows' ids are the database's, COPY does not return them)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {POINT_TABLE} (segment_id, size, counted_at, source)"  # noqa: S608
+                f" SELECT id, size, size_counted_at, size_source FROM {QUOTED_TABLE}"
+                " WHERE channel_id = %s AND created_at = %s AND size IS NOT NULL",
+                [self.channel_id, self.db_now],
+            )
 
     def _drop_fts_trigger(self, cursor) -> None:
         """SQLite: index each batch's new rows in one statement instead of one trigger
@@ -738,7 +941,40 @@ class _Upsert:
             pk__in=[pk for pk, _name, _ext in missing],
             is_active=True,
             klaviyo_missing_since__isnull=True,
-        ).update(klaviyo_missing_since=self.now, updated_at=self.now)
+        ).update(
+            klaviyo_missing_since=self.now,
+            updated_at=self.now,
+            # Not a stale figure: Klaviyo no longer counts it.
+            size=None,
+            size_counted_at=None,
+            size_source="",
+        )
+
+
+def segment_size_write(
+    *, segment: Segment, size: int | None, source: str, now: datetime | None = None
+) -> bool:
+    """One segment's size as a person typed it (the form, the admin): the size columns, and a
+    history point when the figure is new; None makes it unknown. Returns whether it changed.
+    The caller holds the transaction."""
+    if problem := (size_problem(size) if size is not None else ""):
+        raise ValueError(problem)
+    if size == segment.size:
+        return False  # the same figure: it stays as counted, where it came from
+    now = now or timezone.now()
+    fields = (
+        {"size": None, "size_counted_at": None, "size_source": ""}
+        if size is None
+        else {"size": size, "size_counted_at": now, "size_source": source}
+    )
+    Segment.objects.filter(pk=segment.pk).update(updated_at=now, **fields)
+    if size is not None:
+        SegmentSizePoint.objects.create(
+            segment_id=segment.pk, size=size, counted_at=now, source=source
+        )
+    for key, value in fields.items():
+        setattr(segment, key, value)
+    return True
 
 
 def write_batch(upsert: _Upsert, creates: list[tuple], updates: list[tuple]) -> None:
@@ -752,6 +988,7 @@ __all__ = [
     "EXTERNAL_ID_MAX",
     "LINK_MAX",
     "NAME_MAX",
+    "SIZE_MAX",
     "BulkResult",
     "Outcome",
     "RowProblem",
@@ -759,6 +996,9 @@ __all__ = [
     "link_check",
     "name_key",
     "parse_active",
+    "parse_size",
     "segment_bulk_upsert",
     "segment_row_problems",
+    "segment_size_write",
+    "size_problem",
 ]

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from channels_app.models import Channel
 from channels_app.selectors import channel_others
+from segments.bulk import parse_size
 from segments.models import Segment
 from segments.selectors import STATUS_CHOICES
 from segments.validators import validate_http_url
@@ -33,6 +34,21 @@ class SegmentForm(forms.Form):
         help_text="Optional. An http:// or https:// address of the segment, opened in a new tab.",
         widget=forms.URLInput(attrs={"placeholder": "https://", "spellcheck": "false"}),
     )
+
+    size = forms.CharField(
+        label="Size",
+        max_length=40,
+        required=False,
+        help_text="Optional. How many contacts it holds, e.g. 12,345. "
+        "A Klaviyo segment's count from Klaviyo replaces it.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean_size(self) -> int | None:
+        size, problem = parse_size(self.cleaned_data.get("size") or "")
+        if problem:
+            raise forms.ValidationError(problem)
+        return size
 
     def add_id_taken_error(self, existing: Segment | None) -> None:
         """The Segment ID is used: name and link the segment that has it."""

@@ -14,6 +14,12 @@ class Segment(models.Model):
         KLAVIYO = "klaviyo", "Klaviyo"
         CSV = "csv", "CSV upload"
 
+    class SizeSource(models.TextChoices):
+        # Blank when the size is unknown.
+        KLAVIYO = "klaviyo", "Klaviyo"
+        CSV = "csv", "CSV upload"
+        MANUAL = "manual", "Typed"
+
     class Kind(models.TextChoices):
         # What the Klaviyo object is; blank for segments that did not come from Klaviyo.
         NONE = "", "—"
@@ -34,6 +40,13 @@ class Segment(models.Model):
         help_text="Set by the Klaviyo sync when Klaviyo no longer has this segment.",
     )
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Size: how many contacts the segment holds (unknown when empty), when that was counted and
+    # where the figure came from. Every new figure is also a SegmentSizePoint.
+    size = models.PositiveBigIntegerField("size", null=True, blank=True)
+    size_counted_at = models.DateTimeField("size counted at", null=True, blank=True)
+    size_source = models.CharField(
+        "size source", max_length=10, choices=SizeSource, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -52,6 +65,7 @@ class Segment(models.Model):
             models.Index(Lower("name"), "channel", name="segment_channel_lower_name"),
             models.Index(fields=["channel", "-updated_at"], name="segment_channel_updated"),
             models.Index(fields=["channel", "is_active", "name"], name="segment_channel_active"),
+            models.Index(fields=["channel", "size"], name="segment_channel_size"),
         ]
 
     def __str__(self) -> str:
@@ -63,3 +77,22 @@ class Segment(models.Model):
         only those; this last check covers rows written around them (a shell, older data)."""
         link = self.link.strip()
         return link if link.lower().startswith(("http://", "https://")) else ""
+
+
+class SegmentSizePoint(models.Model):
+    """One figure in a segment's size history: kept so growth can be shown without asking the
+    source again. Written only by segments.bulk (with the size itself), never edited."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="size_points")
+    size = models.PositiveBigIntegerField()
+    counted_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=Segment.SizeSource)
+
+    class Meta:
+        ordering = ["counted_at", "pk"]
+        indexes = [
+            models.Index(fields=["segment", "counted_at"], name="segment_size_point_counted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.size} at {self.counted_at:%Y-%m-%d %H:%M}"

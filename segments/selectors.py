@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import connections, router
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from channels_app.models import Channel
 from segments.models import Segment
@@ -26,6 +26,9 @@ _ORDERING = {
     "-name": ["-name", "-pk"],
     "updated": ["updated_at", "pk"],
     "-updated": ["-updated_at", "-pk"],
+    # Unknown sizes last either way.
+    "size": [F("size").asc(nulls_last=True), "pk"],
+    "-size": [F("size").desc(nulls_last=True), "-pk"],
 }
 
 
@@ -47,7 +50,7 @@ def segment_search(
     """The channel's segments matching a search on name or Segment ID (case-insensitive).
 
     An exact Segment ID match comes first. `status` is one of STATUS_CHOICES; `order` is
-    "name", "-name", "updated" or "-updated" (anything else means "name").
+    "name", "-name", "updated", "-updated", "size" or "-size" (anything else means "name").
     """
     status_filter = {
         "active": {"is_active": True},
@@ -230,3 +233,16 @@ def segment_picker_page(
         qs = qs.exclude(pk__in=exclude_ids)
     page = list(qs[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
+
+
+SIZE_HISTORY_POINTS = 120
+
+
+def segment_size_history(*, segment: Segment, limit: int = SIZE_HISTORY_POINTS) -> list[tuple]:
+    """The segment's latest size points, oldest first: (size, counted at, where from, as the
+    page says it); one query on the (segment, counted_at) index."""
+    labels = dict(Segment.SizeSource.choices)
+    latest = segment.size_points.order_by("-counted_at", "-pk").values_list(
+        "size", "counted_at", "source"
+    )[:limit]
+    return [(size, at, labels.get(source, source)) for size, at, source in reversed(latest)]

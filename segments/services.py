@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from channels_app.models import Channel
-from segments.bulk import SegmentRow, segment_bulk_upsert
+from segments.bulk import SegmentRow, segment_bulk_upsert, segment_size_write
 from segments.models import Segment
 from segments.selectors import SegmentUsage, segment_usage
 
@@ -85,8 +85,9 @@ def segment_create(
     link: str = "",
     is_active: bool = True,
     source: str = Segment.Source.MANUAL,
+    size: int | None = None,
 ) -> Segment:
-    """Add a segment to a channel.
+    """Add a segment to a channel, with its typed size when given.
 
     Raises ValidationError for bad fields and SegmentIdTaken when the channel already has the
     Segment ID (also when another request adds it at the same moment: the constraint decides).
@@ -100,12 +101,41 @@ def segment_create(
             segment.save(force_insert=True)
     except IntegrityError:
         raise SegmentIdTaken(_existing_with_id(channel, fields["external_id"])) from None
+    if size is not None:
+        _typed_size(segment, size)
     return segment
 
 
+class _Keep:
+    """A size argument that was not given: the segment keeps its size."""
+
+    def __repr__(self) -> str:
+        return "KEEP_SIZE"
+
+
+KEEP_SIZE = _Keep()
+
+
+def _typed_size(segment: Segment, size: int | None) -> None:
+    try:
+        segment_size_write(segment=segment, size=size, source=Segment.SizeSource.MANUAL)
+    except ValueError as error:
+        raise ValidationError({"size": str(error)}) from None
+
+
 @transaction.atomic
-def segment_update(*, segment: Segment, name: str, external_id: str, link: str) -> Segment:
-    """Change a segment's name, Segment ID and link.
+def segment_update(
+    *,
+    segment: Segment,
+    name: str,
+    external_id: str,
+    link: str,
+    size: int | _Keep | None = KEEP_SIZE,
+) -> Segment:
+    """Change a segment's name, Segment ID, link and (when given) size.
+
+    A size other than the segment's is recorded as typed, with a history point; None makes it
+    unknown; the same figure leaves it (and where it came from) as it is.
 
     Raises ValidationError, SegmentIdTaken, or SegmentGone when it was deleted meanwhile.
     """
@@ -125,6 +155,8 @@ def segment_update(*, segment: Segment, name: str, external_id: str, link: str) 
     for key, value in fields.items():
         setattr(segment, key, value)
     segment.updated_at = now
+    if size is not KEEP_SIZE:
+        _typed_size(segment, size)
     return segment
 
 
@@ -209,6 +241,7 @@ def segment_delete(*, segment: Segment) -> None:
 
 
 __all__ = [
+    "KEEP_SIZE",
     "CopyConflict",
     "CopyResult",
     "SegmentGone",

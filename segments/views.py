@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +24,7 @@ from segments.selectors import (
     segment_get,
     segment_search,
     segment_selection,
+    segment_size_history,
     segment_usage,
     segment_usage_counts,
 )
@@ -36,8 +40,16 @@ from segments.services import (
     segment_set_active,
     segment_update,
 )
+from segments.size_chart import size_chart
 
 PER_PAGE = 50
+SIZE_STALE_AFTER = timedelta(days=7)
+
+
+def size_context() -> dict:
+    """What the size cells compare with: a figure counted before `size_stale_before` is faded."""
+    now = timezone.now()
+    return {"now": now, "size_stale_before": now - SIZE_STALE_AFTER}
 
 
 def _search_state(params) -> dict[str, str]:
@@ -66,7 +78,12 @@ def _back(request: HttpRequest, channel: Channel) -> str:
 def _sort_links(order: str) -> dict[str, dict[str, str]]:
     name_next = "-name" if order == "name" else "name"
     updated_next = "updated" if order == "-updated" else "-updated"
+    size_next = "size" if order == "-size" else "-size"  # biggest first on the first click
     return {
+        "size": {
+            "next": size_next,
+            "aria": {"size": "ascending", "-size": "descending"}.get(order, ""),
+        },
         "name": {
             "next": name_next,
             "aria": {"name": "ascending", "-name": "descending"}.get(order, ""),
@@ -120,6 +137,7 @@ def segment_list(request: HttpRequest, channel_slug: str) -> HttpResponse:
         "status_choices": STATUS_CHOICES,
         "status_label": dict(STATUS_CHOICES)[state["status"]],
         "sort": _sort_links(state["order"]),
+        **size_context(),
         "other_channels": [c for c in channels if c != channel] if perms["can_add"] else [],
         **perms,
     }
@@ -165,6 +183,8 @@ def segment_detail(request: HttpRequest, channel_slug: str, pk: int) -> HttpResp
         "channel": channel,
         "segment": segment,
         "usage": segment_usage(segment=segment),
+        "size_chart": size_chart(segment_size_history(segment=segment)),
+        **size_context(),
         **_permissions(request),
     }
     return render(request, "segments/detail.html", context)
@@ -177,7 +197,12 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
     segment = segment_get(channel=channel, pk=pk)
     if segment is None:
         return _gone(request, channel)
-    initial = {"name": segment.name, "external_id": segment.external_id, "link": segment.link}
+    initial = {
+        "name": segment.name,
+        "external_id": segment.external_id,
+        "link": segment.link,
+        "size": "" if segment.size is None else f"{segment.size:,}",
+    }
     form = SegmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -214,7 +239,7 @@ def segment_set_active_view(request: HttpRequest, channel_slug: str, pk: int) ->
     if request.htmx:
         segment = segment_usage_counts([segment])[0]
         context = {"channel": channel, "segments_url": _list_url(channel), "segment": segment}
-        context.update(_permissions(request))
+        context.update(_permissions(request), **size_context())
         return render(request, "segments/list.html#segment-row", context)
     return redirect(_back(request, channel))
 

@@ -15,6 +15,8 @@ _seq = itertools.count(1)
 DEFAULT_CHANNELS = [("email", "Email", 10), ("sms", "SMS", 20), ("meta", "Meta", 30)]
 # The Klaviyo message type the data migration gives each default channel.
 DEFAULT_MESSAGE_TYPES = {"email": "email", "sms": "sms", "meta": "none"}
+# As the data migration channels_app 0004 sets them.
+QUIET_WINDOWS = {"email": 16, "sms": 24, "meta": 16}
 PASSWORD = "correct horse battery staple"
 
 
@@ -27,6 +29,7 @@ def ensure_default_channels() -> dict[str, Channel]:
                 "name": name,
                 "position": pos,
                 "klaviyo_message_type": DEFAULT_MESSAGE_TYPES[slug],
+                "quiet_window_hours": QUIET_WINDOWS[slug],
             },
         )[0]
         for slug, name, pos in DEFAULT_CHANNELS

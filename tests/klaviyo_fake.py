@@ -19,7 +19,17 @@ most 10, 400 above), honours sparse fieldsets and can be told to misbehave:
 A fault may be limited to one endpoint (`kind="segment"` or `"list"`) and start after some
 successful pages (`after=3`). Campaigns (create, get, find, patch while Draft, statuses,
 deletion, the recipient estimate) and their own faults (`kind="campaign"`, `op=...`) are
-described in FakeCampaigns. Run it by hand:
+described in FakeCampaigns.
+
+Member counts (sizes): `POST /api/segment-values-reports` (at most 100 ids; limits 1/s, 2/min
+and a daily cap) and `GET /api/lists/{id}?additional-fields[list]=profile_count` (1/s, 15/min;
+404 for a list it does not have). Windows are fixed and run on the fake's clock. Faults limited
+to `kind="report"` or `kind="list_count"` hit those calls:
+
+    fake.sizes["S00001"] = 4821                    # a segment's or list's count (else derived)
+    fake.count_limits["report"] = [(1, 1), (2, 60), (3, 86400)]   # a scaled-down daily cap
+
+Run it by hand:
 
     python -m tests.klaviyo_fake --port 8765 --segments 5000 --lists 500 [--key pk_...]
 """
@@ -451,7 +461,16 @@ class FakeKlaviyo(FakeCampaigns):
         }
         self.faults: list[Fault] = []
         self.requests: list[dict] = []
-        self.pages_served = {"segment": 0, "list": 0}
+        self.pages_served = {"segment": 0, "list": 0, "report": 0, "list_count": 0}
+        # -- member counts --
+        self.sizes: dict[str, int | None] = {}
+        self.count_limits: dict[str, list[tuple[int, float]]] = {
+            "report": [(1, 1.0), (2, 60.0), (225, 86400.0)],
+            "list_count": [(1, 1.0), (15, 60.0)],
+        }
+        self.count_requests = {"report": 0, "list_count": 0}
+        self.throttled = {"report": 0, "list_count": 0}
+        self._count_windows: dict[tuple[str, float, int], int] = {}
         self._rate: tuple[int, float] | None = None
         self._window_start = 0.0
         self._window_count = 0
@@ -517,6 +536,124 @@ class FakeKlaviyo(FakeCampaigns):
         return sum(1 for r in self.requests if r["path"] in PATHS)
 
     # -- serving -------------------------------------------------------------------------------
+
+    # -- member counts ---------------------------------------------------------------------------
+
+    def size_of(self, oid: str) -> int | None:
+        if oid in self.sizes:
+            return self.sizes[oid]
+        return 100 + (sum(map(ord, oid)) * 37) % 5000
+
+    def _count_limit(self, endpoint: str) -> tuple[float, bool] | None:
+        """(seconds to wait, is it the daily cap) when this call is over a limit."""
+        with self._lock:
+            now = self.clock()
+            over = None
+            for limit, window in self.count_limits[endpoint]:
+                key = (endpoint, window, int(now // window))
+                if self._count_windows.get(key, 0) >= limit:
+                    wait = window - (now % window)
+                    over = max(over or (0.0, False), (wait, window >= 86400))
+            if over is None:
+                for _limit, window in self.count_limits[endpoint]:
+                    key = (endpoint, window, int(now // window))
+                    self._count_windows[key] = self._count_windows.get(key, 0) + 1
+            return over
+
+    def _check_access(self, handler, scope: str) -> bool:
+        """Key, revision and scope, as the list endpoints check them; False if refused."""
+        if handler.headers.get("Authorization", "") != f"Klaviyo-API-Key {self.api_key}":
+            _send_json(
+                handler,
+                401,
+                _errors(401, "not_authenticated", "Not authenticated.", "Invalid private key."),
+            )
+            return False
+        if not handler.headers.get("revision"):
+            _send_json(handler, 400, _errors(400, "invalid", "Invalid input.", "No revision."))
+            return False
+        if scope not in self.scopes:
+            _send_json(
+                handler,
+                403,
+                _errors(
+                    403,
+                    "permission_denied",
+                    "You do not have permission to perform this action.",
+                    f"This key is missing the {scope} scope.",
+                ),
+            )
+            return False
+        return True
+
+    def handle_count(self, handler, method: str) -> bool:
+        """Serve a member-count call; False when the path is not one."""
+        split = urlsplit(handler.path)
+        path = split.path.rstrip("/")
+        if method == "POST" and path == "/api/segment-values-reports":
+            endpoint, scope = "report", SCOPES["segment"]
+        elif method == "GET" and path.startswith("/api/lists/") and path.count("/") == 3:
+            endpoint, scope = "list_count", SCOPES["list"]
+        else:
+            return False
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        self.requests.append({"path": path, "query": split.query, "headers": dict(handler.headers)})
+        self.count_requests[endpoint] += 1
+        if not self._check_access(handler, scope):
+            return True
+        over = self._count_limit(endpoint)
+        if over is not None:
+            self.throttled[endpoint] += 1
+            wait, daily = over
+            seconds = max(1, int(wait + 0.999))
+            what = "Daily limit reached. " if daily else ""
+            _send_json(
+                handler,
+                429,
+                _errors(
+                    429,
+                    "throttled",
+                    "Request was throttled.",
+                    f"Request was throttled. {what}Expected available in {seconds} seconds.",
+                ),
+                headers={"Retry-After": str(seconds)},
+            )
+            return True
+        fault = self._take_fault(endpoint)
+        if fault is not None and self._apply_fault(handler, fault):
+            return True
+        self.pages_served[endpoint] += 1
+        if endpoint == "list_count":
+            oid = path.rsplit("/", 1)[1]
+            if oid not in self.objects["list"]:
+                _send_json(handler, 404, _errors(404, "not_found", "Not found.", "No such list."))
+                return True
+            attributes = {"name": self.objects["list"][oid]}
+            if "profile_count" in parse_qs(split.query).get("additional-fields[list]", [""])[0]:
+                attributes["profile_count"] = self.size_of(oid)
+            body = {"data": {"type": "list", "id": oid, "attributes": attributes}}
+            _send_json(handler, 200, body)
+            return True
+        try:
+            attributes = json.loads(raw)["data"]["attributes"]
+            match = re.fullmatch(r"any\(segment_id,\s*(\[.*\])\)", attributes["filter"])
+            ids = json.loads(match.group(1))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            _send_json(handler, 400, _errors(400, "invalid", "Invalid input.", "Bad filter."))
+            return True
+        if len(ids) > 100:
+            detail = "At most 100 values in any()."
+            _send_json(handler, 400, _errors(400, "invalid", "Invalid input.", detail))
+            return True
+        results = [
+            {"groupings": {"segment_id": oid}, "statistics": {"total_members": self.size_of(oid)}}
+            for oid in ids
+            if oid in self.objects["segment"]
+        ]
+        body = {"data": {"type": "segment-values-report", "attributes": {"results": results}}}
+        _send_json(handler, 200, body)
+        return True
 
     def _take_fault(self, kind: str) -> Fault | None:
         with self._lock:
@@ -793,10 +930,12 @@ def _handler_for(fake: FakeKlaviyo):
         disable_nagle_algorithm = True
 
         def do_GET(self):
-            fake.handle(self)
+            if not fake.handle_count(self, "GET"):
+                fake.handle(self)
 
         def do_POST(self):
-            fake.handle_campaigns(self, "POST")
+            if not fake.handle_count(self, "POST"):
+                fake.handle_campaigns(self, "POST")  # campaigns, else a 404
 
         def do_PATCH(self):
             fake.handle_campaigns(self, "PATCH")

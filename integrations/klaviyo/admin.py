@@ -4,6 +4,8 @@ from integrations.klaviyo.models import (
     CampaignPush,
     ChannelSyncSetting,
     KlaviyoAccount,
+    SizeRun,
+    SizeRunChannel,
     SyncRun,
     SyncRunChannel,
 )
@@ -89,6 +91,52 @@ class CampaignPushAdmin(admin.ModelAdmin):
     list_filter = ["state", "klaviyo_status"]
     list_select_related = ["campaign"]
     search_fields = ["campaign__name", "klaviyo_campaign_id", "marker"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SizeRunChannelInline(admin.TabularInline):
+    model = SizeRunChannel
+    extra = 0
+    can_delete = False
+    fields = ["channel", "in_progress", "counted", "cleared"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SizeRun)
+class SizeRunAdmin(admin.ModelAdmin):
+    """Size counts as they went; started from the Segments tab or manage.py klaviyo_sizes."""
+
+    list_display = ["pk", "created_at", "status", "trigger", "started_by", "error"]
+    list_filter = ["status", "trigger"]
+    list_select_related = ["started_by"]
+    fields = readonly_fields = [
+        "status",
+        "trigger",
+        "started_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "segments_done",
+        "lists_done",
+        "reports_made",
+        "lists_requested",
+        "next_report_at",
+        "next_list_at",
+        "next_step_at",
+        "daily_cap_hit",
+        "waiting_reason",
+        "error",
+    ]
+    inlines = [SizeRunChannelInline]
 
     def has_add_permission(self, request):
         return False

@@ -6,9 +6,14 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 
 from channels_app.models import Channel
-from integrations.klaviyo import push, services
-from integrations.klaviyo.models import CampaignPush, SyncRun
-from integrations.klaviyo.tasks import estimate_follow, klaviyo_push_task, sync_klaviyo_task
+from integrations.klaviyo import push, services, sizes
+from integrations.klaviyo.models import CampaignPush, SizeRun, SyncRun
+from integrations.klaviyo.tasks import (
+    estimate_follow,
+    klaviyo_push_task,
+    klaviyo_sizes_task,
+    sync_klaviyo_task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +53,22 @@ def push_refresh(*, campaign) -> CampaignPush:
     refreshed = push.campaign_push_refresh(campaign=campaign)
     estimate_follow(refreshed)
     return refreshed
+
+
+def sizes_start(
+    *,
+    channels: list[Channel],
+    user: AbstractBaseUser | None = None,
+    trigger: str = SizeRun.Trigger.USER,
+) -> SizeRun:
+    """Queue a size count for these channels and enqueue its first step.
+
+    Raises NotConnected and SizesAlreadyRunning; a step that cannot be queued fails the run.
+    """
+    run = sizes.size_run_create(channels=channels, user=user, trigger=trigger)
+    try:
+        klaviyo_sizes_task.enqueue(run.pk, run.step)
+    except Exception:
+        logger.exception("Could not queue Klaviyo size count %s", run.pk)
+        return sizes.size_run_not_queued(run=run)
+    return run

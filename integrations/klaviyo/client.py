@@ -1,4 +1,5 @@
-"""HTTP client for the Klaviyo endpoints the sync and the campaign push need. HTTP only: no ORM.
+"""HTTP client for the Klaviyo endpoints the sync, the size counts and the campaign push need.
+HTTP only: no ORM here.
 
 Every call sends the pinned revision, a (connect, read) timeout and the private key in the
 Authorization header. The key is never put into an exception message or a log record.
@@ -6,6 +7,7 @@ Authorization header. The key is never put into an exception message or a log re
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -36,6 +38,10 @@ KINDS = {
     "segment": ("/api/segments", "segment", "name", "segments:read"),
     "list": ("/api/lists", "list", "name", "lists:read"),
 }
+# Counting members: segments in bulk (the segment values report), lists one at a time.
+REPORT_PATH = "/api/segment-values-reports"
+REPORT_MAX_IDS = 100  # ids in one any(segment_id, [...]) filter
+_DAILY = re.compile(r"\b(daily|per day|day)\b", re.IGNORECASE)
 # A campaign id no campaign has: the scope check's harmless PATCH and search.
 SCOPE_PROBE_ID = "aa-scope-check-00000000"
 _EXPECTED_AVAILABLE = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
@@ -71,9 +77,10 @@ class KlaviyoUnreachable(KlaviyoError):
 class KlaviyoThrottled(KlaviyoError):
     """Still throttled (429) once the retry budget was spent."""
 
-    def __init__(self, message: str, *, retry_after: float | None):
+    def __init__(self, message: str, *, retry_after: float | None, daily: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.daily = daily  # the daily cap, not the minute window
 
 
 class KlaviyoServerError(KlaviyoError):
@@ -89,7 +96,7 @@ class KlaviyoRequestError(KlaviyoError):
 
 
 class KlaviyoNotFound(KlaviyoRequestError):
-    """404: the endpoint, or the object asked for (a campaign deleted in Klaviyo)."""
+    """404 for one object: Klaviyo no longer has that segment, list or campaign."""
 
 
 class KlaviyoBadResponse(KlaviyoError):
@@ -144,6 +151,13 @@ def _first_error(body: object) -> dict:
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return errors[0]
     return {}
+
+
+def _count_or_none(value: object) -> int | None:
+    """A member count as Klaviyo gives it: a non-negative integer, else unknown."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if value >= 0 and float(value).is_integer() else None
 
 
 def _error_details(body: object) -> str:
@@ -269,6 +283,68 @@ class KlaviyoClient:
             )
         if scope_errors:
             raise scope_errors[0]
+
+    def segment_sizes(self, segment_ids: list[str]) -> dict[str, int | None]:
+        """Members of up to REPORT_MAX_IDS segments in one segment values report call:
+        {id: total_members}; an id Klaviyo does not answer for is left out."""
+        if not segment_ids:
+            return {}
+        if len(segment_ids) > REPORT_MAX_IDS:
+            raise ValueError(f"At most {REPORT_MAX_IDS} segments per report.")
+        quoted = ",".join(json.dumps(str(segment_id)) for segment_id in segment_ids)
+        payload = {
+            "data": {
+                "type": "segment-values-report",
+                "attributes": {
+                    "statistics": ["total_members"],
+                    "timeframe": {"key": "today"},
+                    "filter": f"any(segment_id,[{quoted}])",
+                },
+            }
+        }
+        body = self._request(
+            "POST",
+            f"{self.base_url}{REPORT_PATH}",
+            label="segments",
+            what="counting segments",
+            scope=KINDS["segment"][3],
+            json_body=payload,
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        results = attributes.get("results") if isinstance(attributes, dict) else None
+        if not isinstance(results, list):
+            raise KlaviyoBadResponse("Klaviyo's segment values report has no list of results.")
+        wanted = set(segment_ids)
+        sizes: dict[str, int | None] = {}
+        for result in results:
+            # Both objects are untyped in Klaviyo's spec: read them defensively.
+            groupings = result.get("groupings") if isinstance(result, dict) else None
+            statistics = result.get("statistics") if isinstance(result, dict) else None
+            segment_id = groupings.get("segment_id") if isinstance(groupings, dict) else None
+            if not isinstance(segment_id, str) or segment_id not in wanted:
+                continue
+            value = statistics.get("total_members") if isinstance(statistics, dict) else None
+            sizes[segment_id] = _count_or_none(value)
+        return sizes
+
+    def list_size(self, list_id: str) -> int | None:
+        """A list's profile_count (None when Klaviyo gives none). Raises KlaviyoNotFound."""
+        path = f"/api/lists/{quote(list_id, safe='')}"
+        url = f"{self.base_url}{path}?additional-fields[list]=profile_count"
+        body = self._request(
+            "GET",
+            url,
+            label="lists",
+            what="listing lists",
+            scope=KINDS["list"][3],
+            not_found="Klaviyo no longer has this list.",
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        if not isinstance(attributes, dict):
+            raise KlaviyoBadResponse("Klaviyo's answer for a list has no attributes.")
+        return _count_or_none(attributes.get("profile_count"))
 
     # -- campaigns (the push) ---------------------------------------------------------------
 
@@ -514,7 +590,12 @@ class KlaviyoClient:
             try:
                 self.requests_made += 1
                 response = self.session.request(
-                    method, url, json=json_body, timeout=self.timeout, allow_redirects=False
+                    method,
+                    url,
+                    json=json_body,
+                    headers={"content-type": "application/vnd.api+json"} if json_body else None,
+                    timeout=self.timeout,
+                    allow_redirects=False,
                 )
             except requests.ConnectTimeout:
                 last_problem = "could not be reached"
@@ -566,11 +647,15 @@ class KlaviyoClient:
                     delay = told if told is not None else self._jitter(backoff)
                     # A little slack: retrying before the window reopens always fails.
                     delay = delay + 0.05 if told is not None else delay
-                    if delay > self._budget_left():
+                    daily = bool(_DAILY.search(str(_first_error(body).get("detail") or "")))
+                    if daily or delay > self._budget_left():
                         raise KlaviyoThrottled(
-                            "Klaviyo is throttling requests (HTTP 429) and the retry budget "
+                            "Klaviyo's daily limit for this call is reached (HTTP 429)."
+                            if daily
+                            else "Klaviyo is throttling requests (HTTP 429) and the retry budget "
                             f"is spent; try again in {max(1, round(delay))} seconds.",
                             retry_after=delay,
+                            daily=daily,
                         )
                 else:
                     server_errors += 1
@@ -649,10 +734,11 @@ class KlaviyoClient:
                 "this app needs an update.",
                 status=status,
             )
+        if status == 404 and not_found:
+            return KlaviyoNotFound(not_found, status=status)
         if status == 404:
-            return KlaviyoNotFound(
-                not_found
-                or f"Klaviyo does not know the {label} endpoint at {self.base_url} (HTTP 404).",
+            return KlaviyoRequestError(
+                f"Klaviyo does not know the {label} endpoint at {self.base_url} (HTTP 404).",
                 status=status,
             )
         details = _error_details(body)

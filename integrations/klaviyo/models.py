@@ -274,3 +274,119 @@ class CampaignPush(models.Model):
         if self.pushed_by_command:
             return "manage.py klaviyo_push"
         return self.pushed_by.get_username() if self.pushed_by else "a deleted user"
+
+
+class SizeRun(models.Model):
+    """Counting the members of a channel's Klaviyo segments and lists, step by step.
+
+    Klaviyo allows 2 segment reports a minute (100 segments each, 225 a day) and 15 list counts
+    a minute, so a run is a series of short steps: each makes the calls that are due, stores
+    where it is and names the time of the next step, which the task queue runs then. No worker
+    ever sleeps through a limit.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting for Klaviyo"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        USER = "user", "A user"
+        COMMAND = "command", "manage.py klaviyo_sizes"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.WAITING)
+    STALE_ERROR = (
+        "The size count stopped: its next step did not run (is the task worker running?). "
+        "Sizes counted before that are kept."
+    )
+
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger, default=Trigger.USER)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="klaviyo_size_runs",
+    )
+    created_at = models.DateTimeField("queued at", default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    # Where the run is: the Klaviyo ids to count (each once, whichever channels have it) and
+    # how many of each are done, in order.
+    segment_ids = models.JSONField(default=list, editable=False)
+    list_ids = models.JSONField(default=list, editable=False)
+    segments_done = models.PositiveIntegerField(default=0)
+    lists_done = models.PositiveIntegerField(default=0)
+    # When each kind of call may be made next, and when the next step runs.
+    next_report_at = models.DateTimeField(null=True, blank=True)
+    next_list_at = models.DateTimeField(null=True, blank=True)
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    step = models.PositiveIntegerField(default=0, editable=False)  # the current step's number
+    reports_made = models.PositiveIntegerField(default=0)
+    lists_requested = models.PositiveIntegerField(default=0)
+    # Consecutive failed calls (5xx, timeouts) of each kind; the run gives up after a few.
+    failures = models.PositiveIntegerField(default=0)
+    daily_cap_hit = models.BooleanField(default=False)
+    waiting_reason = models.CharField(max_length=300, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    error_kind = models.CharField(max_length=20, blank=True, default="", editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "Klaviyo size count"
+
+    def __str__(self) -> str:
+        return f"Klaviyo size count #{self.pk} ({self.get_status_display().lower()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_stale(self) -> bool:
+        """Active but its next step is long overdue (the worker or the queue stopped). Pages
+        show it failed; the next refresh fails it for real."""
+        grace = timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+        due = self.next_step_at if self.status != self.Status.RUNNING else self.heartbeat_at
+        return self.is_active and (due or self.heartbeat_at) + grace < timezone.now()
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.is_active and not self.is_stale
+
+    @property
+    def segments_total(self) -> int:
+        return len(self.segment_ids)
+
+    @property
+    def lists_total(self) -> int:
+        return len(self.list_ids)
+
+
+class SizeRunChannel(models.Model):
+    """A size count's result for one channel. `in_progress` rows hold the per-channel lock."""
+
+    run = models.ForeignKey(SizeRun, on_delete=models.CASCADE, related_name="results")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    in_progress = models.BooleanField(default=True)
+    counted = models.PositiveIntegerField(default=0)
+    cleared = models.PositiveIntegerField("no longer in Klaviyo", default=0)
+
+    class Meta:
+        ordering = ["channel__position", "channel__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "channel"], name="klaviyo_size_run_channel"),
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=Q(in_progress=True),
+                name="klaviyo_one_size_run_per_channel",
+                violation_error_message="Sizes are already being counted for this channel.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} → {self.channel}"

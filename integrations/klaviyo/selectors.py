@@ -11,7 +11,13 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from channels_app.models import Channel
-from integrations.klaviyo.models import KlaviyoAccount, SyncRun, SyncRunChannel
+from integrations.klaviyo.models import (
+    KlaviyoAccount,
+    SizeRun,
+    SizeRunChannel,
+    SyncRun,
+    SyncRunChannel,
+)
 
 
 @dataclass(frozen=True)
@@ -129,4 +135,23 @@ def channel_last_result(*, channel: Channel) -> SyncRunChannel | None:
     )
     if result is not None:
         sync_runs_as_shown([result.run])
+    return result
+
+
+# -- size counts -------------------------------------------------------------------------------
+
+
+def channel_last_size_result(*, channel: Channel) -> SizeRunChannel | None:
+    """The channel's latest size count with its counts, in one query. A count whose next step
+    never came is shown failed (GET never writes: the next refresh fails it for real)."""
+    result = (
+        SizeRunChannel.objects.filter(channel=channel)
+        .select_related("run")
+        .order_by("-run__created_at", "-run__pk")
+        .first()
+    )
+    if result is not None and result.run.is_stale:
+        run = result.run
+        run.status = SizeRun.Status.FAILED
+        run.error = SizeRun.STALE_ERROR
     return result

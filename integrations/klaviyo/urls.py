@@ -27,4 +27,8 @@ urlpatterns = [
         views.campaign_refresh,
         name="campaign-refresh",
     ),
+    path("klaviyo/channels/<slug:channel_slug>/sizes/", views.sizes_refresh, name="sizes-refresh"),
+    path(
+        "klaviyo/channels/<slug:channel_slug>/sizes/panel/", views.sizes_panel, name="sizes-panel"
+    ),
 ]

@@ -1,4 +1,5 @@
-"""The Integrations → Klaviyo page, the run pages and the sync panel the Segments tab loads."""
+"""The Integrations → Klaviyo page, the run pages and the sync and sizes panels the Segments tab
+loads."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -13,7 +14,7 @@ from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
 from campaigns.models import Campaign
 from channels_app.models import Channel
-from integrations.klaviyo import background, crypto, push_selectors, selectors, services
+from integrations.klaviyo import background, crypto, push_selectors, selectors, services, sizes
 from integrations.klaviyo.client import KlaviyoError
 from integrations.klaviyo.forms import ApiKeyForm, ChannelSyncForm
 from integrations.klaviyo.models import CampaignPush
@@ -271,3 +272,65 @@ def campaign_refresh(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except (services.NotConnected, PushRefused, KlaviyoError) as error:
         return _after_post(request, campaign_id, notice=str(error))
     return _after_post(request, campaign_id, ok="Read the status from Klaviyo again.")
+
+
+# -- the Segments tab's sizes panel -------------------------------------------------------------
+
+
+def sizes_panel_context(*, channel: Channel, user, notice: str = "") -> dict:
+    """What the sizes panel shows (two queries): the channel's latest count and its progress."""
+    result = selectors.channel_last_size_result(channel=channel)
+    run = result.run if result else None
+    progress = sizes.size_run_progress(run) if run and run.is_in_progress else None
+    return {
+        "channel": channel,
+        "connection": selectors.connection_get(),
+        "size_result": result,
+        "size_run": run,
+        "progress": progress,
+        "time_left": sizes.time_left_words(progress) if progress else "",
+        "can_refresh": user.has_perm(RUN_SYNC),
+        "notice": notice,
+    }
+
+
+def _sizes_response(request: HttpRequest, context: dict, *, watched: int | None) -> HttpResponse:
+    response = render(request, "klaviyo/sizes_panel.html", context)
+    run = context["size_run"]
+    if run and not run.is_in_progress and watched == run.pk:
+        # The count this page was watching ended: the segments table reloads its sizes.
+        trigger_client_event(response, SEGMENTS_CHANGED, {"sizes": run.pk})
+    return response
+
+
+@require_POST
+@permission_required(RUN_SYNC, raise_exception=True)
+def sizes_refresh(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    notice, run_id = "", None
+    try:
+        run_id = background.sizes_start(channels=[channel], user=request.user).pk
+    except services.NotConnected as error:
+        notice = str(error)
+    except sizes.SizesAlreadyRunning:
+        notice = "Sizes are already being counted for this channel."
+    if not wants_partial(request):
+        (messages.error if notice else messages.success)(
+            request, notice or "Counting sizes from Klaviyo: the Segments tab shows the progress."
+        )
+        return redirect("segments:list", channel_slug=channel.slug)
+    context = sizes_panel_context(channel=channel, user=request.user, notice=notice)
+    return _sizes_response(request, context, watched=run_id)
+
+
+@require_GET
+@permission_required(VIEW_RUNS, raise_exception=True)
+def sizes_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
+    """The panel the Segments tab loads, and polls while a count goes on."""
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    try:
+        watched = int(request.GET.get("run", ""))
+    except ValueError:
+        watched = None
+    context = sizes_panel_context(channel=channel, user=request.user)
+    return _sizes_response(request, context, watched=watched)

@@ -33,4 +33,5 @@ def csv_file_for(upload: Upload) -> CsvFile:
         encoding=upload.encoding,
         delimiter=upload.delimiter,
         max_rows=settings.UPLOAD_MAX_ROWS,
+        max_columns=settings.UPLOAD_MAX_COLUMNS,
     )

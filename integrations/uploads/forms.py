@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.text import Truncator
 
 from channels_app.selectors import channel_list
 from integrations.uploads.importers import IMPORTERS, Importer, MappingProblem
@@ -29,8 +30,10 @@ class ChooseForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, refused: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        if refused:  # the upload handler stopped a file past the size cap
+            self.fields["file"].error_messages["required"] = refused
         self.fields["file"].help_text = (
             f"Up to {filesizeformat(settings.UPLOAD_MAX_BYTES)} and "
             f"{settings.UPLOAD_MAX_ROWS:,} rows, with a header row. Comma, semicolon, tab or "
@@ -64,6 +67,7 @@ class ReadForm(forms.Form):
 
 
 STATIC = "static"
+LABEL_CHARS = 40
 COLUMN_PREFIX = "column:"
 
 
@@ -77,7 +81,11 @@ class MappingForm(forms.Form):
         self.header = header
         for spec in importer.fields:
             choices = [("", "Choose…" if spec.required else "Not imported")]
-            choices += [(f"{COLUMN_PREFIX}{name}", f"Column: {name}") for name in header]
+            # Short labels: at the column cap the page holds fields times columns options.
+            choices += [
+                (f"{COLUMN_PREFIX}{name}", f"Column: {Truncator(name).chars(LABEL_CHARS)}")
+                for name in header
+            ]
             choices.append((STATIC, "A fixed value…"))
             self.fields[f"{spec.key}_source"] = forms.ChoiceField(
                 label=spec.label,

@@ -13,17 +13,22 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 
+from django.utils import timezone
+
 from channels_app.models import Channel
-from integrations.uploads.reading import NO_DATA_ROWS, CsvFile, FileProblem, clean
+from integrations.uploads.reading import NO_DATA_ROWS, CsvFile, FileProblem, clean, line_breaks
 from segments.bulk import (
     ACTIVE_WORDS,
     EXTERNAL_ID_MAX,
     NAME_MAX,
     BulkResult,
+    Outcome,
     RowProblem,
     SegmentRow,
     link_check,
+    name_key,
     parse_active,
+    parse_size,
     segment_bulk_upsert,
 )
 from segments.models import Segment
@@ -135,8 +140,10 @@ class Importer:
         dry_run: bool,
         skip_invalid: bool,
         on_progress: Callable[[int], None] | None = None,
+        preview: "ChangePreview | None" = None,
     ) -> ImportResult:
-        """Stream the file into the channel (all-or-nothing unless skip_invalid)."""
+        """Stream the file into the channel (all-or-nothing unless skip_invalid); `preview`
+        collects what changes."""
         raise NotImplementedError
 
     def resolve(self, mapping: dict, header: list[str]) -> dict[str, tuple[str, int | str]]:
@@ -223,6 +230,16 @@ class SegmentImporter(Importer):
             ("active status", "active", "status", "is active", "enabled", "state"),
             ("active", "status", "actif", "statut"),
         ),
+        # Sizes: a figure per row (or one for all), recorded as counted now, from the CSV.
+        FieldSpec(
+            "size",
+            "Size",
+            False,
+            "How many contacts the segment holds: 12345, 12,345 or 12 345. "
+            "Not imported: segments keep their sizes; an empty cell keeps that segment's.",
+            ("size", "segment size", "contacts", "members", "profile count", "total members"),
+            ("size", "contacts", "members", "taille", "count"),
+        ),
     )
 
     def check_static(self, key: str, value: str) -> str | None:
@@ -237,6 +254,8 @@ class SegmentImporter(Importer):
             return link_check(value)
         elif key == "is_active" and parse_active(value) is None:
             return f"use {ACTIVE_WORDS}."
+        elif key == "size":
+            return parse_size(value)[1] or None
         return None
 
     def run(
@@ -248,6 +267,7 @@ class SegmentImporter(Importer):
         dry_run: bool,
         skip_invalid: bool,
         on_progress: Callable[[int], None] | None = None,
+        preview: "ChangePreview | None" = None,
     ) -> ImportResult:
         header = csv_file.header()
         resolved = self.resolve(mapping, header)
@@ -261,6 +281,7 @@ class SegmentImporter(Importer):
                     RowError(row.ref, labels[problem.field], problem.value, problem.message)
                 )
 
+        started = timezone.now()
         done = segment_bulk_upsert(
             channel=channel,
             rows=_rows(csv_file, resolved),
@@ -270,12 +291,105 @@ class SegmentImporter(Importer):
             batch_size=BATCH_SIZE,
             on_invalid=invalid,
             on_batch=on_progress,
+            on_outcome=preview.hear if preview else None,
         )
         if done.total == 0:
             raise FileProblem(NO_DATA_ROWS)
+        if preview:
+            # After a real import, the segments it created are not "another segment".
+            preview.finish(channel, created_since=started if done.written else None)
         for counted in fields(BulkResult):
             setattr(result, counted.name, getattr(done, counted.name))
         return result
+
+
+class ChangePreview:
+    """What an import changes, for the preview: the first rows that would change with their
+    old → new values, how many rows change each field, and new segments whose name another
+    segment of the channel (or an earlier new row) has: a warning, not a reason to refuse."""
+
+    SHOWN = 20
+    NAMES_TRACKED = 200_000  # new names remembered to find twins; past that, not checked
+
+    FIELD_LABELS = {"name": "Name", "link": "Link", "is_active": "Status"}
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.counts = {"name": 0, "link": 0, "is_active": 0}
+        self.new_names: dict[str, tuple[int, str]] = {}  # name key → (row, name)
+        self.twins: list[dict] = []
+        self.twin_count = 0
+
+    def hear(self, row: SegmentRow, outcome: Outcome, changes: dict) -> None:
+        if outcome == Outcome.CREATED:
+            self._new(row)
+        elif outcome == Outcome.UPDATED:
+            shown = []
+            for key, (old, new) in changes.items():
+                if key in self.counts:
+                    self.counts[key] += 1
+                    shown.append([self.FIELD_LABELS[key], _shown(key, old), _shown(key, new)])
+            if len(self.rows) < self.SHOWN:
+                self.rows.append(
+                    {"row": row.ref, "kind": "updated", "name": row.name, "changes": shown}
+                )
+
+    def _new(self, row: SegmentRow) -> None:
+        if len(self.rows) < self.SHOWN:
+            status = "" if row.is_active is None else _shown("is_active", row.is_active)
+            self.rows.append(
+                {
+                    "row": row.ref,
+                    "kind": "created",
+                    "name": row.name,
+                    "external_id": row.external_id,
+                    "link": row.link or "",
+                    "status": status or "Active",
+                }
+            )
+        key = name_key(row.name)
+        earlier = self.new_names.get(key)
+        if earlier is not None:
+            self._twin(row, f"row {earlier[0]} of this file")
+        elif len(self.new_names) < self.NAMES_TRACKED:
+            self.new_names[key] = (row.ref, row.name)
+
+    def _twin(self, row_number: int | SegmentRow, other: str, name: str = "") -> None:
+        if isinstance(row_number, SegmentRow):
+            row_number, name = row_number.ref, row_number.name
+        self.twin_count += 1
+        if len(self.twins) < self.SHOWN:
+            self.twins.append({"row": row_number, "name": name, "other": other})
+
+    def finish(self, channel: Channel, *, created_since=None) -> None:
+        """New names the channel's other segments already have (read once, by name)."""
+        if not self.new_names:
+            return
+        existing = Segment.objects.filter(channel=channel).order_by("pk")
+        if created_since is not None:
+            existing = existing.filter(created_at__lt=created_since)
+        existing = existing.values_list("name", "external_id")
+        for name, external_id in existing.iterator(chunk_size=5000):
+            found = self.new_names.get(name_key(name))
+            if found is None:
+                continue
+            other = f"segment “{name}”" + (f" (ID {external_id})" if external_id else "")
+            self._twin(found[0], f"the existing {other}", found[1])
+        self.twins.sort(key=lambda twin: twin["row"])
+
+    def as_json(self, result: BulkResult) -> dict:
+        return {
+            "rows": self.rows,
+            "counts": {"created": result.created, **self.counts},
+            "twins": self.twins,
+            "twin_count": self.twin_count,
+        }
+
+
+def _shown(key: str, value) -> str:
+    if key == "is_active":
+        return "Active" if value else "Inactive"
+    return value or ""
 
 
 def _column_label(header: list[str], resolved: dict, spec: FieldSpec) -> str:
@@ -291,6 +405,8 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
     id_kind, id_where = resolved.get("external_id", ("static", ""))
     link_kind, link_where = resolved.get("link", ("", None))
     active_kind, active_where = resolved.get("is_active", ("", None))
+    size_kind, size_where = resolved.get("size", ("", None))
+    size_col = size_kind == "column"
     id_col, link_col, active_col = (
         id_kind == "column",
         link_kind == "column",
@@ -300,14 +416,39 @@ def _rows(csv_file: CsvFile, resolved: dict) -> Iterator[SegmentRow]:
         active_where = parse_active(active_where)  # checked with the mapping
     for row in csv_file.rows():
         cells = row.cells
+        problems = [EXTRA_VALUES] if row.extra else []
+        if row.problem:
+            problems.append(RowProblem("", "", row.problem))
+        name = clean(cells[name_where]) if name_col else name_where
+        external_id = clean(cells[id_where]) if id_col else id_where
+        checked = [("name", name_where, name)] if name_col else []
+        if id_col:
+            checked.append(("external_id", id_where, external_id))
+        for key, where, value in checked:
+            if "\n" in value or "\r" in value:
+                problems.append(_line_break_problem(key, value, row, cells, where))
         yield SegmentRow(
-            name=clean(cells[name_where]) if name_col else name_where,
-            external_id=clean(cells[id_where]) if id_col else id_where,
+            name=name,
+            external_id=external_id,
             link=clean(cells[link_where]) if link_col else link_where,
             is_active=cells[active_where] if active_col else active_where,
+            size=cells[size_where] if size_col else size_where,  # parsed by segments.bulk
             ref=row.number,
-            problems=[EXTRA_VALUES] if row.extra else None,
+            problems=problems or None,
         )
+
+
+def _line_break_problem(key: str, value: str, row, cells: list[str], where: int) -> RowProblem:
+    """A name or Segment ID holding a line break is most often a quote left open: say at
+    which line of the file the value starts."""
+    line = row.number + sum(line_breaks(cell) for cell in cells[:where])
+    what = "segment name" if key == "name" else "Segment ID"
+    return RowProblem(
+        key,
+        value,
+        f"The {what} starting at line {line} runs over more than one line (a quote left "
+        "open?). Put it on one line.",
+    )
 
 
 SEGMENT = SegmentImporter()
@@ -341,5 +482,5 @@ def preview_rows(importer: Importer, mapping: dict, header: list[str], rows) -> 
             if spec.key == "is_active" and not problem:
                 value = "Active" if parse_active(value) else "Inactive"
             cells.append({"value": value, "problem": problem or "", "unmapped": False})
-        out.append({"number": row.number, "cells": cells})
+        out.append({"number": row.number, "cells": cells, "problem": row.problem})
     return out

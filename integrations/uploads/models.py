@@ -11,7 +11,9 @@ class Upload(models.Model):
         SEGMENTS = "segments", "Segments"
 
     class Status(models.TextChoices):
-        NEW = "new", "Mapping"  # read and mapping steps
+        READING = "reading", "Reading"  # the worker reads the file (encoding, delimiter, rows)
+        UNREADABLE = "unreadable", "File refused"  # it cannot be read; another encoding may
+        NEW = "new", "Mapping"  # read: the mapping step
         CHECKING = "checking", "Checking"
         CHECKED = "checked", "Checked"
         QUEUED = "queued", "Queued"
@@ -21,8 +23,16 @@ class Upload(models.Model):
         FAILED = "failed", "Failed"
         ABANDONED = "abandoned", "Abandoned"
 
-    FINISHED = (Status.DONE, Status.REJECTED, Status.FAILED, Status.ABANDONED)
-    RUNNING = (Status.CHECKING, Status.QUEUED, Status.IMPORTING)
+    FINISHED = (
+        Status.DONE,
+        Status.REJECTED,
+        Status.FAILED,
+        Status.ABANDONED,
+        Status.UNREADABLE,
+    )
+    RUNNING = (Status.READING, Status.CHECKING, Status.QUEUED, Status.IMPORTING)
+    # Before the mapping is saved: the read and map steps.
+    READ_STEPS = (Status.READING, Status.UNREADABLE, Status.NEW)
 
     object_type = models.CharField(max_length=20, choices=ObjectType, default=ObjectType.SEGMENTS)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="uploads")
@@ -55,6 +65,12 @@ class Upload(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     invalid_count = models.PositiveIntegerField(default=0)
+    # What reading the file found: rows that cannot be read as they are, and for an encoding
+    # that was guessed, rows whose text depends on it. See services.upload_read_run.
+    read_report = models.JSONField(default=dict, blank=True)
+    # What the last dry run or import changes: the first rows with their old → new values,
+    # counts per kind of change, and new segments whose name the channel already has.
+    preview = models.JSONField(default=dict, blank=True)
     # A problem with the file as a whole (unreadable, too many rows) or why nothing was written.
     error_message = models.TextField(blank=True, default="")
 
@@ -79,8 +95,15 @@ class Upload(models.Model):
         return self.status == self.Status.FAILED and bool(self.stored_name)
 
     @property
+    def work_done(self) -> bool:
+        """Its counts are what was written (else they say what would be)."""
+        return self.status == self.Status.DONE
+
+    @property
     def step(self) -> str:
         """Which of the five steps the upload is at: read, map, preview or import."""
+        if self.status in (self.Status.READING, self.Status.UNREADABLE):
+            return "read"
         if self.status == self.Status.NEW:
             return "map" if self.mapping else "read"
         if self.status in (self.Status.CHECKING, self.Status.CHECKED):

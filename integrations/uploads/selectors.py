@@ -1,4 +1,4 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -49,6 +49,11 @@ def upload_stale_message(upload: Upload) -> str:
     """Why a dry run or import whose worker stopped failed (from the status it stopped in)."""
     minutes = max(1, round(settings.UPLOAD_STALE_AFTER_SECONDS / 60))
     silent = f"nothing was heard from it for {minutes} minute{'s' if minutes != 1 else ''}"
+    if upload.status == Upload.Status.READING:
+        return (
+            f"Reading the file stopped without finishing: {silent}, probably because its "
+            "worker stopped. Nothing was changed. Start it again."
+        )
     if upload.status == Upload.Status.CHECKING:
         return (
             f"The check (dry run) stopped without finishing: {silent}, probably because its "
@@ -92,7 +97,7 @@ def upload_progress(upload: Upload) -> int:
 
 def upload_sample(upload: Upload, *, size: int = 10) -> list[Row]:
     """The first rows of the file as read with the upload's encoding and delimiter."""
-    if not upload.stored_name or upload.error_message:
+    if not upload.stored_name or upload.status != Upload.Status.NEW or not upload.headers:
         return []
     rows = []
     try:
@@ -103,3 +108,22 @@ def upload_sample(upload: Upload, *, size: int = 10) -> list[Row]:
     except (FileProblem, OSError):
         return rows
     return rows
+
+
+def upload_invalid_rows_available(upload: Upload) -> bool:
+    """The file is kept and the last dry run or import found invalid rows in it."""
+    return bool(upload.stored_name and upload.invalid_count and upload.headers) and (
+        upload.status in (Upload.Status.CHECKED, Upload.Status.REJECTED)
+    )
+
+
+def upload_invalid_rows(upload: Upload) -> Iterator[list[str]]:
+    """The header, then the file's invalid rows as they are in it (cells as read)."""
+    numbers = set(UploadError.objects.filter(upload=upload).values_list("row", flat=True))
+    yield list(upload.headers)
+    try:
+        for number, cells in csv_file_for(upload).records():
+            if number in numbers:
+                yield cells  # with any cells beyond the header's, as the file has them
+    except (FileProblem, OSError):
+        return

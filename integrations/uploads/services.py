@@ -18,14 +18,28 @@ from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
 from integrations.uploads import selectors
 from integrations.uploads.files import csv_file_for, progress_path, upload_dir, upload_path
-from integrations.uploads.importers import IMPORTERS, SEGMENT, ImportResult, MappingProblem
+from integrations.uploads.importers import (
+    IMPORTERS,
+    SEGMENT,
+    ChangePreview,
+    ImportResult,
+    MappingProblem,
+)
 from integrations.uploads.models import Upload, UploadError
-from integrations.uploads.reading import CsvFile, FileProblem, check_encoding, detect
+from integrations.uploads.reading import (
+    CERTAIN_ENCODINGS,
+    CsvFile,
+    FileProblem,
+    check_encoding,
+    detect,
+    parse_delimiter,
+)
 
 logger = logging.getLogger(__name__)
 
 ABANDONED_AFTER = timedelta(days=1)
 ERROR_BATCH = 2000
+KEPT_FOR_A_DAY = (Upload.Status.FAILED, Upload.Status.REJECTED, Upload.Status.UNREADABLE)
 
 
 class UploadConflict(Exception):
@@ -42,6 +56,7 @@ def segments_import(
     dry_run: bool = False,
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    preview: ChangePreview | None = None,
 ) -> ImportResult:
     """Import segments from a CSV file into one channel.
 
@@ -51,7 +66,11 @@ def segments_import(
     be used at all.
     """
     csv_file = CsvFile(
-        path, encoding=encoding, delimiter=delimiter, max_rows=settings.UPLOAD_MAX_ROWS
+        path,
+        encoding=encoding,
+        delimiter=delimiter,
+        max_rows=settings.UPLOAD_MAX_ROWS,
+        max_columns=settings.UPLOAD_MAX_COLUMNS,
     )
     return SEGMENT.run(
         channel=channel,
@@ -60,69 +79,143 @@ def segments_import(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         on_progress=on_progress,
+        preview=preview,
     )
 
 
 def upload_create(
     *, user, channel: Channel, object_type: str, uploaded_file: UploadedFile
 ) -> Upload:
-    """Store an uploaded file and read it (detecting encoding and delimiter)."""
+    """Store an uploaded file, to be read by the worker (`upload_read_run`): the request only
+    moves the file the upload handler already streamed to disk."""
     uploads_fail_stale()
     stored_name = f"{uuid.uuid4().hex}.csv"
-    with open(upload_dir() / stored_name, "wb") as fh:
-        for chunk in uploaded_file.chunks():
-            fh.write(chunk)
-    upload = Upload.objects.create(
+    _store(uploaded_file, upload_dir() / stored_name)
+    return Upload.objects.create(
         object_type=object_type,
         channel=channel,
         created_by=user,
         file_name=Path(uploaded_file.name or "upload.csv").name[:255],
         file_size=uploaded_file.size or 0,
         stored_name=stored_name,
+        status=Upload.Status.READING,
     )
-    try:
-        detected = detect(upload_path(upload))
-    except FileProblem as exc:
-        upload.error_message = str(exc)
-        upload.encoding = upload.encoding or "utf-8"
-        upload.delimiter = upload.delimiter or ","
-        upload.save()
-        return upload
-    upload.detected_encoding = upload.encoding = detected.encoding
-    upload.detected_delimiter = upload.delimiter = detected.delimiter
-    upload.save()
-    return upload_read(upload=upload)
 
 
-def upload_read(*, upload: Upload, encoding: str | None = None, delimiter: str | None = None):
-    """Read the whole file with the detected (or the user's) encoding and delimiter: header,
-    row count and any problem that makes it unusable. A new header gets a suggested mapping."""
-    _require(upload, Upload.Status.NEW, "This upload can no longer be changed.")
-    if encoding:
-        upload.encoding = check_encoding(encoding)
-    if delimiter:
-        upload.delimiter = delimiter
-    try:
-        header, total, _sample = csv_file_for(upload).scan()
-    except FileProblem as exc:
-        upload.error_message = str(exc)
-        upload.headers = []
-        upload.total_rows = 0
-        upload.save()
-        return upload
-    if header != upload.headers or not upload.mapping:
-        upload.mapping = IMPORTERS[upload.object_type].suggest(header)
-    upload.headers = header
-    upload.total_rows = total
-    upload.error_message = ""
-    upload.save()
+def _store(uploaded_file: UploadedFile, target: Path) -> None:
+    temporary = getattr(uploaded_file, "temporary_file_path", None)
+    if temporary is not None:
+        try:
+            os.replace(temporary(), target)  # the upload handler wrote it beside the uploads
+            return
+        except OSError:
+            pass  # another file system: copy it
+    with open(target, "wb") as fh:
+        for chunk in uploaded_file.chunks():
+            fh.write(chunk)
+
+
+def upload_reread_prepare(*, upload: Upload, encoding: str, delimiter: str) -> Upload:
+    """Read the file again with the user's encoding and delimiter (they win over detection).
+    FileProblem for an encoding that is not a text encoding; UploadConflict once mapped."""
+    encoding = check_encoding(encoding)
+    updated = Upload.objects.filter(
+        pk=upload.pk, status__in=[Upload.Status.NEW, Upload.Status.UNREADABLE]
+    ).update(
+        status=Upload.Status.READING,
+        encoding=encoding,
+        delimiter=parse_delimiter(delimiter),
+        error_message="",
+        finished_at=None,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        upload.refresh_from_db()
+        raise UploadConflict("This upload can no longer be changed.")
+    upload.refresh_from_db()
     return upload
+
+
+def upload_read_run(*, upload_id: int) -> None:
+    """The background read of an uploaded file: the encoding and delimiter (detected unless
+    the user chose them), the header, every row counted, with progress in bytes. A file that
+    cannot be read is refused with the reason; one that can gets a suggested mapping."""
+    upload = Upload.objects.get(pk=upload_id)
+    if upload.status != Upload.Status.READING:
+        return  # cancelled or already read (a task delivered twice)
+    progress = progress_path(upload)
+    fields: dict = {"updated_at": timezone.now()}
+    try:
+        if not (upload.encoding and upload.delimiter):
+            detected = detect(upload_path(upload), encoding=upload.encoding or None)
+            fields["encoding"] = upload.encoding = detected.encoding
+            fields["delimiter"] = upload.delimiter = upload.delimiter or detected.delimiter
+            if not upload.detected_encoding:
+                fields["detected_encoding"] = detected.encoding
+                fields["detected_delimiter"] = detected.delimiter
+        scan = csv_file_for(upload).scan(on_progress=_progress_writer(progress))
+    except FileProblem as exc:
+        fields.update(
+            status=Upload.Status.UNREADABLE,
+            error_message=str(exc),
+            headers=[],
+            total_rows=0,
+            read_report={},
+            finished_at=timezone.now(),
+        )
+        fields.setdefault("encoding", upload.encoding or "utf-8")
+        fields.setdefault("delimiter", upload.delimiter or ",")
+    except CONNECTION_ERRORS as exc:
+        logger.warning(
+            "Upload %s: the database connection was lost reading it (%s)", upload.pk, exc
+        )
+        connections_reset_broken()
+        fields = _read_failed("The database connection was lost while reading the file.")
+    except Exception:
+        logger.exception("Upload %s could not be read", upload.pk)
+        fields = _read_failed("Reading the file stopped on an unexpected error.")
+    else:
+        if scan.header != upload.headers or not upload.mapping:
+            fields["mapping"] = IMPORTERS[upload.object_type].suggest(scan.header)
+        fields.update(
+            status=Upload.Status.NEW,
+            headers=scan.header,
+            total_rows=scan.total,
+            error_message="",
+            read_report={
+                "guessed": upload.encoding not in CERTAIN_ENCODINGS,
+                "problem_rows": scan.problem_rows,
+                "problems": scan.problems,
+                "changed": scan.changed,
+            },
+        )
+    finally:
+        progress.unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk, status=Upload.Status.READING).update(**fields)
+
+
+def _read_failed(reason: str) -> dict:
+    return {
+        "status": Upload.Status.FAILED,
+        "error_message": f"{reason} Nothing was changed. Start it again.",
+        "finished_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
+
+
+def _progress_writer(progress: Path) -> Callable[[int], None]:
+    def on_progress(done: int) -> None:
+        tmp = progress.with_suffix(".tmp")
+        tmp.write_text(str(done))
+        os.replace(tmp, progress)
+
+    return on_progress
 
 
 def upload_mapping_save(*, upload: Upload, mapping: dict) -> Upload:
     """Save the mapping (MappingProblem if it cannot be used); the dry run starts next."""
     _require(upload, Upload.Status.NEW, "This upload can no longer be changed.")
-    if upload.error_message or not upload.headers:
+    if not upload.headers:
         raise UploadConflict("Fix the file first: it could not be read.")
     IMPORTERS[upload.object_type].resolve(mapping, upload.headers)
     upload.mapping = mapping
@@ -167,12 +260,7 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
             status=Upload.Status.IMPORTING, updated_at=timezone.now()
         )
     progress = progress_path(upload)
-
-    def on_progress(done: int) -> None:
-        tmp = progress.with_suffix(".tmp")
-        tmp.write_text(str(done))
-        os.replace(tmp, progress)
-
+    preview = ChangePreview()
     result = None
     keep_file = False
     try:
@@ -182,7 +270,8 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
             mapping=upload.mapping,
             dry_run=dry_run,
             skip_invalid=upload.skip_invalid,
-            on_progress=on_progress,
+            on_progress=_progress_writer(progress),
+            preview=preview,
         )
     except (FileProblem, MappingProblem) as exc:
         status, message = Upload.Status.FAILED, str(exc)
@@ -205,11 +294,11 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
         if dry_run:
             status = Upload.Status.CHECKED
         elif result.rejected:
-            status = Upload.Status.REJECTED
+            status, keep_file = Upload.Status.REJECTED, True  # for “Import the valid rows only”
             message = (
                 f"Nothing was imported: {result.invalid:,} "
-                f"row{'s are' if result.invalid != 1 else ' is'} invalid. Fix the file and "
-                "upload it again, or import with “Skip invalid rows”."
+                f"row{'s are' if result.invalid != 1 else ' is'} invalid. Import the valid rows "
+                "only, or download the invalid rows, fix them and upload them."
             )
         else:
             status = Upload.Status.DONE
@@ -226,6 +315,8 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
                 unchanged_count=result.unchanged,
                 invalid_count=result.invalid,
             )
+        if result is not None and (dry_run or result.written):
+            fields["preview"] = preview.as_json(result)  # a refused import keeps the dry run's
         if status in Upload.FINISHED:
             fields["finished_at"] = timezone.now()
         Upload.objects.filter(pk=upload.pk).update(**fields)
@@ -257,8 +348,9 @@ def _store_errors(upload: Upload, result: ImportResult) -> None:
 
 
 def upload_retry_prepare(*, upload: Upload) -> Upload:
-    """Make a failed upload whose file was kept (its worker stopped) ready to be checked again
-    with the same file and mapping. UploadConflict when it cannot be started again."""
+    """Make a failed upload whose file was kept (its worker stopped) ready to be read or
+    checked again with the same file and mapping: read again if it never got past reading.
+    UploadConflict when it cannot be started again."""
     if selectors.upload_is_stale(upload):
         # Shown failed by the page: made true here, then started again like any failure.
         uploads_fail_stale()
@@ -268,24 +360,48 @@ def upload_retry_prepare(*, upload: Upload) -> Upload:
     ):
         _remove_file(upload)
         raise UploadConflict("The file of this upload is no longer kept: upload it again.")
+    again = Upload.Status.CHECKING if upload.headers and upload.mapping else Upload.Status.READING
     # One conditional UPDATE: of two clicks, one starts the check, the other gets a message.
     updated = (
         Upload.objects.filter(pk=upload.pk, status=Upload.Status.FAILED)
         .exclude(stored_name="")
         .update(
-            status=Upload.Status.CHECKING,
+            status=again,
             finished_at=None,
             created_count=0,
             updated_count=0,
             unchanged_count=0,
             invalid_count=0,
             error_message="",
+            preview={},
             updated_at=timezone.now(),
         )
     )
     if not updated:
         upload.refresh_from_db()
         raise UploadConflict(_conflict_message(upload))
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_import_valid_prepare(*, upload: Upload) -> Upload:
+    """A refused import (invalid rows, all or nothing) queued again on the same file and
+    mapping, skipping the invalid rows. UploadConflict for a second click or a lost file."""
+    if upload.status != Upload.Status.REJECTED:
+        raise UploadConflict(_conflict_message(upload))
+    if not upload.stored_name or not upload_path(upload).exists():
+        raise UploadConflict("The file of this upload is no longer kept: upload it again.")
+    updated = Upload.objects.filter(pk=upload.pk, status=Upload.Status.REJECTED).update(
+        status=Upload.Status.QUEUED,
+        skip_invalid=True,
+        error_message="",
+        finished_at=None,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        upload.refresh_from_db()
+        raise UploadConflict(_conflict_message(upload))
+    upload.refresh_from_db()
     return upload
 
 
@@ -321,7 +437,11 @@ def uploads_fail_stale(*, now: datetime | None = None) -> int:
 
 def upload_abandon(*, upload: Upload) -> Upload:
     """The user gives up on an upload that was not imported: its file is removed."""
-    _transition(upload, [Upload.Status.NEW, Upload.Status.CHECKED], Upload.Status.ABANDONED)
+    _transition(
+        upload,
+        [Upload.Status.NEW, Upload.Status.CHECKED, Upload.Status.UNREADABLE],
+        Upload.Status.ABANDONED,
+    )
     Upload.objects.filter(pk=upload.pk).update(finished_at=timezone.now())
     upload.refresh_from_db()
     _remove_file(upload)
@@ -339,14 +459,23 @@ def uploads_cleanup(*, now=None) -> int:
         status__in=[Upload.Status.NEW, Upload.Status.CHECKED], updated_at__lt=left_since
     )
     stale.update(status=Upload.Status.ABANDONED, finished_at=now)
+    # A failed upload can be started again, a refused import imported without its invalid
+    # rows, a refused file read with another encoding: their files are kept for a day.
     finished = (
         Upload.objects.filter(status__in=Upload.FINISHED)
         .exclude(stored_name="")
-        .exclude(status=Upload.Status.FAILED, updated_at__gte=left_since)
+        .exclude(status__in=KEPT_FOR_A_DAY, updated_at__gte=left_since)
     )
     removed = 0
     for upload in finished:
         removed += _remove_file(upload)
+    # Files the upload handler was still receiving when its web process stopped.
+    for part in upload_dir().glob("*.upload"):
+        try:
+            if part.stat().st_mtime < left_since.timestamp():
+                part.unlink()
+        except OSError:
+            pass
     return removed
 
 
@@ -362,7 +491,12 @@ def _remove_file(upload: Upload) -> int:
 
 def _reset_counts(upload: Upload) -> None:
     Upload.objects.filter(pk=upload.pk).update(
-        created_count=0, updated_count=0, unchanged_count=0, invalid_count=0, error_message=""
+        created_count=0,
+        updated_count=0,
+        unchanged_count=0,
+        invalid_count=0,
+        error_message="",
+        preview={},
     )
 
 
@@ -386,6 +520,8 @@ def _conflict_message(upload: Upload) -> str:
         return "This upload is already being imported."
     if upload.status == Upload.Status.CHECKING:
         return "This upload is being checked; wait for the preview."
+    if upload.status == Upload.Status.READING:
+        return "This file is being read; wait a moment."
     if upload.is_finished:
         return f"This upload is finished ({upload.get_status_display().lower()})."
     return "This upload changed in the meantime; the page shows where it is now."

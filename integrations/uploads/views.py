@@ -14,6 +14,7 @@ from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
 from integrations.uploads import background, selectors, services
 from integrations.uploads.forms import ChooseForm, MappingForm, ReadForm
+from integrations.uploads.handlers import TOO_BIG_ATTRIBUTE
 from integrations.uploads.importers import IMPORTERS, preview_rows
 from integrations.uploads.models import Upload
 from integrations.uploads.reading import (
@@ -41,8 +42,9 @@ def _upload_or_404(pk: int) -> Upload:
 
 def _redirect_to_step(upload: Upload) -> HttpResponse:
     if upload.status == Upload.Status.NEW:
-        name = "uploads:map" if upload.mapping and not upload.error_message else "uploads:read"
-        return redirect(name, pk=upload.pk)
+        return redirect("uploads:map" if upload.mapping else "uploads:read", pk=upload.pk)
+    if upload.status in Upload.READ_STEPS:
+        return redirect("uploads:read", pk=upload.pk)
     return redirect("uploads:detail", pk=upload.pk)
 
 
@@ -64,10 +66,12 @@ def history(request: HttpRequest) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     """Step 1: choose what to import, the channel and the file."""
     if request.method == "POST":
-        form = ChooseForm(request.POST, request.FILES)
+        files = request.FILES  # parsed first: the upload handler may refuse the file
+        refused = getattr(request, TOO_BIG_ATTRIBUTE, "")
+        form = ChooseForm(request.POST, files, refused=refused)
         if form.is_valid():
             with submitted_once(request, fallback=reverse("uploads:history")) as record:
-                new = services.upload_create(
+                new = background.upload_start(
                     user=request.user,
                     channel=form.cleaned_data["channel"],
                     object_type=form.cleaned_data["object_type"],
@@ -91,10 +95,14 @@ def _read_form(upload: Upload, data=None) -> ReadForm:
 
 
 def _read_page(request: HttpRequest, upload: Upload, form: ReadForm) -> HttpResponse:
+    reading = upload.status == Upload.Status.READING
     context = {
         "upload": upload,
         "form": form,
+        "reading": reading,
+        "read_bytes": selectors.upload_progress(upload) if reading else 0,
         "sample": selectors.upload_sample(upload),
+        "report": upload.read_report,
         "encoding_label": encoding_label(upload.encoding),
         "delimiter_label": delimiter_label(upload.delimiter),
         "detected_encoding_label": encoding_label(upload.detected_encoding),
@@ -107,16 +115,17 @@ def _read_page(request: HttpRequest, upload: Upload, form: ReadForm) -> HttpResp
 @require_http_methods(["GET", "POST"])
 @permission_required("uploads.add_upload", raise_exception=True)
 def read(request: HttpRequest, pk: int) -> HttpResponse:
-    """Step 2: what was detected, the first rows, and overrides for encoding and delimiter."""
-    upload = _upload_or_404(pk)
-    if upload.status != Upload.Status.NEW:
+    """Step 2: the file being read in the background, then what was found, the first rows,
+    and overrides for encoding and delimiter."""
+    [upload] = selectors.uploads_as_shown([_upload_or_404(pk)])
+    if upload.status not in Upload.READ_STEPS:
         return _redirect_to_step(upload)
     if request.method == "GET":
         return _read_page(request, upload, _read_form(upload))
     form = _read_form(upload, request.POST)
     if form.is_valid():
         try:
-            upload = services.upload_read(
+            upload = background.upload_reread(
                 upload=upload,
                 encoding=form.cleaned_data["encoding"],
                 delimiter=form.cleaned_data["delimiter"],
@@ -152,10 +161,8 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 3: a column, a fixed value or nothing for each field; the first rows as they
     would be imported (refreshed as the mapping changes)."""
     upload = _upload_or_404(pk)
-    if upload.status != Upload.Status.NEW:
+    if upload.status != Upload.Status.NEW or not upload.headers:
         return _redirect_to_step(upload)
-    if upload.error_message or not upload.headers:
-        return redirect("uploads:read", pk=upload.pk)
     importer = IMPORTERS[upload.object_type]
     form, mapping = _mapping_form(request, upload, importer)
     if request.method == "POST" and form.is_valid():
@@ -169,6 +176,7 @@ def map_columns(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "fields": importer.fields,
         "sample": preview_rows(importer, mapping, upload.headers, selectors.upload_sample(upload)),
+        "active_unmapped": not mapping.get("is_active"),
         "step": "map",
     }
     return render_page(request, "uploads/map.html", context, partial="mapped-sample")
@@ -181,7 +189,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Its worker stopped: the polling page turns into the failure by itself.
     [upload] = selectors.uploads_as_shown([_upload_or_404(pk)])
     can_upload = request.user.has_perm("uploads.add_upload")
-    if upload.status == Upload.Status.NEW and can_upload and not wants_partial(request):
+    if upload.status in Upload.READ_STEPS and can_upload and not wants_partial(request):
         return _redirect_to_step(upload)  # still reading or mapping
     errors = list(selectors.upload_errors(upload)[:ERRORS_ON_PAGE])
     importer = IMPORTERS[upload.object_type]
@@ -194,6 +202,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "delimiter_label": delimiter_label(upload.delimiter),
         "step": upload.step,
         "can_upload": can_upload,
+        "invalid_rows_kept": selectors.upload_invalid_rows_available(upload),
     }
     return render_page(request, "uploads/detail.html", context, partial="upload-status")
 
@@ -207,6 +216,18 @@ def start_import(request: HttpRequest, pk: int) -> HttpResponse:
         background.upload_import_start(
             upload=upload, skip_invalid=request.POST.get("skip_invalid") == "on"
         )
+    except services.UploadConflict as exc:
+        messages.warning(request, str(exc))
+    return redirect("uploads:detail", pk=upload.pk)
+
+
+@require_POST
+@permission_required("uploads.add_upload", raise_exception=True)
+def import_valid(request: HttpRequest, pk: int) -> HttpResponse:
+    """A refused import, again on the same file and mapping, skipping the invalid rows."""
+    upload = _upload_or_404(pk)
+    try:
+        background.upload_import_valid(upload=upload)
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
     return redirect("uploads:detail", pk=upload.pk)
@@ -234,7 +255,8 @@ def remap(request: HttpRequest, pk: int) -> HttpResponse:
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
         return redirect("uploads:detail", pk=upload.pk)
-    return redirect("uploads:map", pk=upload.pk)
+    # "Choose another encoding" goes back one step further, to the read step.
+    return redirect("uploads:read" if request.POST.get("to") == "read" else "uploads:map", pk=pk)
 
 
 @require_POST
@@ -267,6 +289,26 @@ def error_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}-errors.csv"'
+    return response
+
+
+@require_GET
+@permission_required("uploads.view_upload", raise_exception=True)
+def invalid_rows(request: HttpRequest, pk: int) -> HttpResponse:
+    """The invalid rows of the file as they were, with its header: fix them, upload them."""
+    upload = _upload_or_404(pk)
+    if not selectors.upload_invalid_rows_available(upload):
+        return redirect("uploads:detail", pk=upload.pk)  # its file is gone: the page says why
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff"
+        for cells in selectors.upload_invalid_rows(upload):
+            yield writer.writerow([neutralise(cell) for cell in cells])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    name = f"upload-{upload.pk}-invalid-rows.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

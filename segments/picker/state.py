@@ -25,6 +25,8 @@ class PickerRow:
     state: str  # "include", "exclude" or ""
     css: str = ""
     labels: list[str] = field(default_factory=list)
+    # Another shown row has the same name: the row also says what tells them apart.
+    twin: bool = False
 
 
 @dataclass
@@ -93,6 +95,17 @@ def _annotate(
     return row
 
 
+def _mark_twins(rows: list[PickerRow]) -> None:
+    """Rows whose name (case-insensitive) another shown row has. Results come in name order,
+    so same-named segments are shown side by side; no query is needed."""
+    seen: dict[str, int] = {}
+    for row in rows:
+        key = row.segment.name.strip().lower()
+        seen[key] = seen.get(key, 0) + 1
+    for row in rows:
+        row.twin = seen[row.segment.name.strip().lower()] > 1
+
+
 def picker_state(
     *,
     name: str,
@@ -138,11 +151,13 @@ def picker_state(
     page, has_more = segment_picker_page(
         channel=channel, query=query, exclude_ids=selected_ids, offset=offset, limit=limit
     )
+    results = [_annotate(PickerRow(s, ""), **annotate) for s in page]
+    _mark_twins([*selected, *results])
     return PickerState(
         name=name,
         channel=channel,
         selected=selected,
-        results=[_annotate(PickerRow(s, ""), **annotate) for s in page],
+        results=results,
         query=query.strip(),
         offset=offset,
         limit=limit,

@@ -104,3 +104,19 @@
     toast("The server took too long to answer. Try again.");
   });
 })();
+
+// Reach (audience form): <button data-fill="#id_field" data-fill-value="123"> fills that field
+// instead of submitting (without JavaScript the button submits and the server fills it).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-fill]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-fill"));
+    if (!field) return;
+    event.preventDefault();
+    field.value = button.getAttribute("data-fill-value");
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+  });
+})();

@@ -80,3 +80,33 @@ def test_upload_an_invalid_file_then_a_fixed_one_through_all_five_steps(marketer
     page.get_by_role("link", name="Upload history").first.click()
     expect(page.locator("#upload-history tbody tr")).to_have_count(2)
     expect(page.locator("#upload-history")).to_contain_text("Imported")
+
+
+def test_a_refused_import_goes_on_with_the_valid_rows_only(
+    marketer_page, live_server, upload_dir, tmp_path
+):
+    page = marketer_page
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"name,id,active\nOne,1,yes\nTwo,2,maybe\nThree,3,no\n")
+    page.goto(f"{live_server.url}/data/upload/")
+    page.get_by_label("Target channel").select_option("email")
+    page.get_by_label("CSV file").set_input_files(str(mixed))
+    page.get_by_role("button", name="Read the file").click()
+    expect(page.locator("dl.details")).to_contain_text("Data rows")
+    page.get_by_role("link", name="Next: map the columns").click()
+    page.get_by_role("button", name="Next: check the file (dry run)").click()
+    expect(page.locator('[data-count="invalid"]')).to_have_text("1")
+
+    # All or nothing: refused, nothing written, and the counts say what would have been.
+    page.get_by_role("button", name="Upload and Import").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was imported: 1 row is invalid")
+    expect(page.locator(".upload-counts")).to_contain_text("Would create")
+    assert Segment.objects.count() == 0
+    expect(page.get_by_role("link", name="Download the invalid rows").first).to_be_visible()
+
+    # The way on, on the same file and mapping.
+    page.get_by_role("button", name="Import the valid rows only").click()
+    expect(page.get_by_role("status").filter(has_text="Import finished")).to_contain_text(
+        "2 created, 0 updated, 0 unchanged, 1 invalid row skipped"
+    )
+    assert sorted(Segment.objects.values_list("name", flat=True)) == ["One", "Three"]

@@ -57,8 +57,9 @@ def test_list_runs_a_fixed_number_of_queries(
     marketer_client, marketer, channels, size, django_assert_num_queries
 ):
     seed_campaigns(marketer, channels, size)
-    # session, user, perms, nav channels, colours, count, page, inclusion ids, exclusion ids
-    with django_assert_num_queries(9):
+    # session, user, perms, nav channels, colours, count, page, inclusion ids, exclusion ids,
+    # the warnings' targeting and neighbours
+    with django_assert_num_queries(11):
         response = marketer_client.get(reverse("campaigns:list"))
     assert len(response.context["rows"]) == size
 
@@ -227,7 +228,7 @@ def test_calendar_runs_a_fixed_number_of_queries(
 ):
     for i in range(size):
         make_campaign(email, send_at=at(2026, 12, 1 + i % 28))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # + the warnings' targeting (no inclusion: no neighbours)
         marketer_client.get(reverse("campaigns:calendar") + "?month=2026-12")
 
 

@@ -71,6 +71,10 @@ def test_an_import_whose_worker_is_killed_writes_nothing_and_can_be_started_agai
     )
     upload = Upload.objects.get()
     assert response.url == reverse("uploads:read", args=[upload.pk])
+    assert upload.status == "reading"  # the request only stored the file: a worker reads it
+    workers.run_batch()
+    upload.refresh_from_db()
+    assert (upload.status, upload.total_rows) == ("new", ROWS), upload.error_message
     mapping = {f"{key}_source": "" for key in ("name", "external_id", "link", "is_active")}
     mapping |= {f"{key}_static": "" for key in ("name", "external_id", "link", "is_active")}
     mapping |= {

@@ -14,7 +14,14 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from channels_app.roles import MARKETER, VIEWER, sync_roles
 from integrations.klaviyo import services as klaviyo_services
-from integrations.klaviyo.models import CampaignPush, ChannelSyncSetting, SyncRun, SyncRunChannel
+from integrations.klaviyo.models import (
+    CampaignPush,
+    ChannelSyncSetting,
+    SizeRun,
+    SizeRunChannel,
+    SyncRun,
+    SyncRunChannel,
+)
 from integrations.uploads import services as upload_services
 from integrations.uploads.models import Upload, UploadError
 from tests.factories import ensure_default_channels, make_audience, make_campaign, make_segment
@@ -99,6 +106,8 @@ def build_world(*, text: str = "") -> World:
             "segments.csv", b"Segment name,Segment ID,Link\nVIP,V1,https://example.com/v\n"
         ),
     )
+    upload_services.upload_read_run(upload_id=world.upload.pk)  # the worker's part
+    world.upload.refresh_from_db()
     if text:
         # A file name is stored without its folders; the row is written directly instead.
         Upload.objects.filter(pk=world.upload.pk).update(file_name=text)
@@ -125,6 +134,14 @@ def build_world(*, text: str = "") -> World:
         finished_at=timezone.now(),
     )
     SyncRunChannel.objects.create(run=world.run, channel=email, in_progress=False)
+    size_run = SizeRun.objects.create(
+        status=SizeRun.Status.FAILED,
+        error=text or "Klaviyo said no to the count",
+        waiting_reason=text,
+        started_by=world.users["marketer"],
+        finished_at=timezone.now(),
+    )
+    SizeRunChannel.objects.create(run=size_run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
     # The campaign in Klaviyo, its last update refused there (every text shown on the panel).
     CampaignPush.objects.create(

@@ -89,6 +89,7 @@ EXPECTED: dict[str, dict] = {
     # Audiences
     "channels/<slug:channel_slug>/audiences/": READ,
     "channels/<slug:channel_slug>/audiences/new/": WRITE_FORM,
+    "channels/<slug:channel_slug>/audiences/reach/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/edit/": WRITE_FORM,
     "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_ACTION,
@@ -97,6 +98,7 @@ EXPECTED: dict[str, dict] = {
     "campaigns/": READ,
     "campaigns/new/": WRITE_FORM,
     "campaigns/calendar/": READ,
+    "campaigns/form-checks/": READ,
     "campaigns/<int:pk>/": READ,
     "campaigns/<int:pk>/edit/": WRITE_FORM,
     "campaigns/<int:pk>/duplicate/": WRITE_ACTION,
@@ -116,6 +118,11 @@ EXPECTED: dict[str, dict] = {
     "data/uploads/<int:pk>/retry/": WRITE_ACTION,
     "data/uploads/<int:pk>/cancel/": WRITE_ACTION,
     "data/uploads/<int:pk>/errors.csv": READ,
+    "data/uploads/<int:pk>/import-valid/": WRITE_ACTION,
+    # The file's invalid rows, or back to the upload once its file is gone.
+    "data/uploads/<int:pk>/invalid-rows.csv": expect(
+        (LOGIN, LOGIN), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED), (OK, NOT_ALLOWED)
+    ),
     "data/export/<slug:channel_slug>/segments.csv": READ,
     # Integrations: Klaviyo
     "integrations/klaviyo/": READ,
@@ -126,6 +133,9 @@ EXPECTED: dict[str, dict] = {
     "integrations/klaviyo/channels/<slug:channel_slug>/sync/": WRITE_ACTION,
     "integrations/klaviyo/channels/<slug:channel_slug>/panel/": READ,
     "integrations/klaviyo/runs/<int:run_id>/": READ,
+    # Sizes from Klaviyo: the Segments tab's panel, and Refresh sizes.
+    "integrations/klaviyo/channels/<slug:channel_slug>/sizes/": WRITE_ACTION,
+    "integrations/klaviyo/channels/<slug:channel_slug>/sizes/panel/": READ,
     # The campaign page's In Klaviyo panel, and Send / Update in Klaviyo and Refresh.
     "integrations/klaviyo/campaigns/<int:campaign_id>/": READ,
     "integrations/klaviyo/campaigns/<int:campaign_id>/send/": WRITE_ACTION,
@@ -165,6 +175,8 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/klaviyo/klaviyoaccount/add/": ADMIN_REFUSED,
     "admin/klaviyo/klaviyoaccount/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/klaviyo/syncrun/add/": ADMIN_REFUSED,
+    "admin/klaviyo/sizerun/add/": ADMIN_REFUSED,
+    "admin/klaviyo/sizerun/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/klaviyo/campaignpush/add/": ADMIN_REFUSED,
     "admin/klaviyo/campaignpush/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/uploads/upload/add/": ADMIN_REFUSED,

@@ -38,21 +38,23 @@ def test_uploads_left_alone_for_a_day_are_abandoned_and_their_files_removed(emai
     assert finished.stored_name == ""
 
 
-def test_a_failed_uploads_file_is_kept_for_a_day_to_start_it_again(email, upload_dir):
-    failed = make_upload(email, upload_dir, "failed", "failed.csv")
+@pytest.mark.parametrize("status", ["failed", "rejected", "unreadable"])
+def test_a_failed_or_refused_uploads_file_is_kept_for_a_day(email, upload_dir, status):
+    """Start again, Import the valid rows only, or Read again with another encoding."""
+    failed = make_upload(email, upload_dir, status, "failed.csv")
     assert uploads_cleanup() == 0
     failed.refresh_from_db()
-    assert failed.can_start_again and upload_path(failed).exists()
+    assert failed.stored_name and upload_path(failed).exists()
     Upload.objects.filter(pk=failed.pk).update(
         updated_at=timezone.now() - timedelta(days=1, minutes=1)
     )
     assert uploads_cleanup() == 1
     failed.refresh_from_db()
-    assert failed.status == "failed" and failed.stored_name == ""
+    assert failed.status == status and failed.stored_name == ""
     assert not (upload_dir / "failed.csv").exists()
 
 
 def test_cleanup_command(email, upload_dir, capsys):
-    make_upload(email, upload_dir, "rejected", "x.csv")
+    make_upload(email, upload_dir, "done", "x.csv")
     call_command("uploads_cleanup")
     assert "Removed 1 uploaded file." in capsys.readouterr().out

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from segments.models import Segment
+from tests.factories import make_segment
 from tests.uploads.conftest import FILES, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,22 @@ def test_skip_invalid_exits_0(email, capsys):
         ([FILES / "bom_utf8.csv", "--channel", "email", "--map", "name=Nope"], "no column “Nope”"),
         ([FILES / "bom_utf8.csv", "--channel", "email", "--delimiter", "x"], "delimiter must"),
         ([FILES / "bom_utf8.csv", "--channel", "email", "--encoding", "klingon"], "encoding"),
+        # Codecs that are no text encoding: a sentence and exit 2, not a traceback and exit 1.
+        ([FILES / "bom_utf8.csv", "--channel", "email", "--encoding", "hex"], "not a text enc"),
+        ([FILES / "bom_utf8.csv", "--channel", "email", "--encoding", "rot13"], "not a text enc"),
+        ([FILES / "bom_utf8.csv", "--channel", "email", "--encoding", "zlib"], "not a text enc"),
+        (
+            [
+                FILES / "bom_utf8.csv",
+                "--channel",
+                "email",
+                "--encoding",
+                "zlib",
+                "--delimiter",
+                ",",
+            ],
+            "not a text enc",
+        ),
         ([FILES / "header_only.csv", "--channel", "email"], "no data rows"),
     ],
 )
@@ -84,3 +101,33 @@ def test_unusable_input_exits_2(email, args, message):
     with pytest.raises(CommandError, match=message) as error:
         run(*args)
     assert error.value.returncode == 2
+
+
+def test_an_encoding_given_without_a_delimiter_is_used_as_given(email, tmp_path, capsys):
+    """UTF-16 without a byte order mark: detection alone would not read it."""
+    path = tmp_path / "no-bom.csv"
+    path.write_bytes("Segment name;Segment ID\nÉté;e1\n".encode("utf-16-le"))
+    run(path, "--channel", "email", "--encoding", "utf-16-le")
+    assert "as UTF-16 little-endian (no BOM), semicolon (;) separated" in capsys.readouterr().err
+    assert list(Segment.objects.values_list("name", "external_id")) == [("Été", "e1")]
+
+
+def test_a_given_encoding_wins_over_detection(email, tmp_path, capsys):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("Segment name\nCafé\n".encode())
+    run(path, "--channel", "email", "--encoding", "latin-1")
+    assert list(Segment.objects.values_list("name", flat=True)) == ["CafÃ©"]
+
+
+def test_new_segments_named_like_others_are_a_warning(email, tmp_path, capsys):
+    make_segment(email, name="VIP", external_id="a")
+    path = tmp_path / "twins.csv"
+    path.write_bytes(b"Segment name,Segment ID\nvip,b\nOther,c\n")
+    run(path, "--channel", "email")
+    err = capsys.readouterr().err
+    assert (
+        "Warning: row 2 makes a new segment “vip”, named like the existing segment “VIP” (ID a)."
+        in err
+    )
+    assert "Other" not in err  # not named like the segments this import created
+    assert Segment.objects.count() == 3

@@ -75,8 +75,9 @@ def test_export_streams_in_a_constant_number_of_queries(
         export(marketer_client, email)
 
 
+# Line breaks in a name or Segment ID are refused by the import (most often a quote left open).
 cell_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r\n"),
     min_size=1,
     max_size=40,
 ).filter(lambda s: s == s.strip() and s.strip())

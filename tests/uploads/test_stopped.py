@@ -193,7 +193,7 @@ def test_start_again_checks_the_same_file_then_imports(marketer_client, email, u
     assert (upload.created_count, upload.updated_count) == (1, 1)
     assert upload.finished_at is None and upload_path(upload).exists()
     page = marketer_client.get(response.url).content.decode()
-    assert "Would be created" in page and "Upload and Import" in page
+    assert "Would create" in page and "Upload and Import" in page
     marketer_client.post(reverse("uploads:import", args=[upload.pk]))
     upload.refresh_from_db()
     assert upload.status == "done" and upload.stored_name == ""
@@ -274,3 +274,29 @@ def test_cleanup_fails_silent_uploads_and_keeps_a_failed_ones_file_for_a_day(ema
     assert uploads_cleanup(now=timezone.now() + timedelta(days=1, minutes=1)) == 1
     upload.refresh_from_db()
     assert upload.status == "failed" and upload.stored_name == "" and not upload.can_start_again
+
+
+def test_a_read_whose_worker_stopped_fails_and_starts_again_with_the_read(
+    marketer_client, email, upload_dir
+):
+    upload = running(email, upload_dir, "reading")
+    Upload.objects.filter(pk=upload.pk).update(headers=[], mapping={}, total_rows=0)
+    page = marketer_client.get(reverse("uploads:read", args=[upload.pk]), follow=True)
+    page = page.content.decode()
+    assert "Reading the file stopped without finishing" in page and "Start again" in page
+    marketer_client.post(reverse("uploads:retry", args=[upload.pk]))  # the read runs again
+    upload.refresh_from_db()
+    assert (upload.status, upload.total_rows, upload.headers) == (
+        "new",
+        2,
+        ["Segment name", "Segment ID"],
+    )
+
+
+def test_cleanup_removes_upload_parts_left_by_a_stopped_web_process(email, upload_dir):
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    old, fresh = upload_dir / "tmpold.upload", upload_dir / "tmpnew.upload"
+    touch(old, timedelta(days=1, minutes=1))
+    touch(fresh, timedelta(minutes=5))
+    uploads_cleanup()
+    assert not old.exists() and fresh.exists()

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from access_audience.submissions import submissions_prune
 from integrations.klaviyo.push import campaign_pushes_fail_stale
 from integrations.klaviyo.services import sync_runs_fail_stale
+from integrations.klaviyo.sizes import size_runs_fail_stale
 from integrations.uploads.services import uploads_cleanup
 
 
@@ -28,4 +29,9 @@ class Command(BaseCommand):
         if pushes:
             self.stdout.write(
                 f"Failed {pushes} stopped send{'s' if pushes != 1 else ''} to Klaviyo."
+            )
+        if counts := size_runs_fail_stale():
+            self.stdout.write(
+                f"Failed {counts} Klaviyo size count{'s' if counts != 1 else ''} whose next "
+                "step never ran."
             )

@@ -193,6 +193,8 @@ def _segments(channel: Channel, count: int, rng: random.Random, now) -> list[tup
     """Bulk-insert the channel's segments; returns (id, name, is_active) of each."""
     rows = []
     names_without_id: set[str] = set()
+    # Sizes draw from their own generator, so the rest of the demo data stays as it was.
+    sizes_rng = random.Random(channel.pk * 7919 + count)
     for n in range(count):
         name = f"{rng.choice(BEHAVIOURS)} · {rng.choice(INTERESTS)} · {rng.choice(REGIONS)}"
         if n >= len(BEHAVIOURS) * 4:  # beyond the first few hundred, cohorts keep names apart
@@ -216,6 +218,9 @@ def _segments(channel: Channel, count: int, rng: random.Random, now) -> list[tup
                 name += f" · {n}"
             names_without_id.add(name.lower())
         is_active = rng.random() < 0.9
+        # Most segments have a size (a few hundred to a few hundred thousand contacts), some
+        # counted weeks ago (faded on the Segments tab); one in six is unknown.
+        sized = sizes_rng.random() < 5 / 6
         rows.append(
             SegmentRow(
                 name=name,
@@ -230,6 +235,9 @@ def _segments(channel: Channel, count: int, rng: random.Random, now) -> list[tup
                     if source == Segment.Source.KLAVIYO and not is_active and rng.random() < 0.3
                     else None
                 ),
+                size=int(10 ** sizes_rng.uniform(2.5, 5.7)) if sized else None,
+                size_source=source,
+                size_counted_at=now - timedelta(days=sizes_rng.choice([0, 0, 1, 3, 12, 30])),
             )
         )
     result = segment_bulk_upsert(

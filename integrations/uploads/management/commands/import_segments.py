@@ -1,10 +1,11 @@
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from channels_app.models import Channel
-from integrations.uploads.importers import SEGMENT, MappingProblem
+from integrations.uploads.importers import SEGMENT, ChangePreview, MappingProblem
 from integrations.uploads.reading import (
     CsvFile,
     FileProblem,
@@ -48,7 +49,11 @@ class Command(BaseCommand):
             help="Use VALUE for FIELD on every row.",
         )
         parser.add_argument("--delimiter", help="comma, semicolon, tab, pipe (or the char).")
-        parser.add_argument("--encoding", help="e.g. utf-8, cp1252 (default: detected).")
+        parser.add_argument(
+            "--encoding",
+            help="A text encoding, e.g. utf-8, utf-16, cp1252 (default: detected). It is used "
+            "as given, even where detection would say otherwise.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Check only; write nothing.")
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the valid rows, skip the others."
@@ -66,16 +71,21 @@ class Command(BaseCommand):
                 f"No channel “{options['channel']}”. Channels: {slugs}.", returncode=EXIT_UNUSABLE
             ) from None
         try:
-            detected = detect(path) if not (options["encoding"] and options["delimiter"]) else None
-            encoding = (
-                check_encoding(options["encoding"]) if options["encoding"] else detected.encoding
-            )
-            delimiter = (
-                parse_delimiter(options["delimiter"])
-                if options["delimiter"]
-                else detected.delimiter
-            )
-            header = CsvFile(path, encoding=encoding, delimiter=delimiter, max_rows=1).header()
+            # What the user gives wins: detection only fills in what is missing.
+            encoding = check_encoding(options["encoding"]) if options["encoding"] else None
+            if options["delimiter"]:
+                delimiter = parse_delimiter(options["delimiter"])
+                encoding = encoding or detect(path).encoding
+            else:
+                detected = detect(path, encoding=encoding)
+                encoding, delimiter = detected.encoding, detected.delimiter
+            header = CsvFile(
+                path,
+                encoding=encoding,
+                delimiter=delimiter,
+                max_rows=1,
+                max_columns=settings.UPLOAD_MAX_COLUMNS,
+            ).header()
             mapping = self._mapping(options, header)
         except FileProblem as exc:
             raise CommandError(str(exc), returncode=EXIT_UNUSABLE) from None
@@ -93,6 +103,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"\r{done:,} rows…", ending="")
                 self.stderr.flush()
 
+        preview = ChangePreview()
         try:
             result = segments_import(
                 channel=channel,
@@ -103,6 +114,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 skip_invalid=options["skip_invalid"],
                 on_progress=on_progress,
+                preview=preview,
             )
         except (FileProblem, MappingProblem) as exc:
             raise CommandError(str(exc), returncode=EXIT_UNUSABLE) from None
@@ -117,6 +129,13 @@ class Command(BaseCommand):
                 self.stderr.write(f"Row {error.row}{column}: {error.reason}")
         finally:
             result.errors.close()
+        for twin in preview.twins:
+            self.stderr.write(
+                f"Warning: row {twin['row']} makes a new segment “{twin['name']}”, named like "
+                f"{twin['other']}."
+            )
+        if preview.twin_count > len(preview.twins):
+            self.stderr.write(f"… and {preview.twin_count - len(preview.twins):,} more.")
         verb = "Would create" if options["dry_run"] else "Created"
         summary = (
             f"{verb} {result.created:,}, updated {result.updated:,}, unchanged "

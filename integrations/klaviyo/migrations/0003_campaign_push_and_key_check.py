@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("campaigns", "0001_initial"),
-        ("klaviyo", "0001_initial"),
+        ("klaviyo", "0002_size_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

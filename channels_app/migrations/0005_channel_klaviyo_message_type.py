@@ -11,7 +11,7 @@ def set_message_types(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("channels_app", "0003_roles")]
+    dependencies = [("channels_app", "0004_channel_quiet_window")]
 
     operations = [
         migrations.AddField(
