@@ -2,10 +2,13 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
+
+from access_audience.params import strip_controls
 
 
 class HtmxLoginRedirectMiddleware:
@@ -62,3 +65,48 @@ class HtmxMessagesMiddleware:
             f'<div id="messages" class="messages" hx-swap-oob="true">{html}</div>'
         ).encode()
         return response
+
+
+class VaryOnHtmxMiddleware:
+    """Tell every cache that a response depends on `HX-Request`.
+
+    A list page and its htmx partial share one URL (`render_page`). Without `Vary`, the browser
+    keeps the last answer for that URL, the partial, and Back from another page shows the bare
+    results fragment as the whole page. Applied to every response, so no view can forget it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+
+
+class QueryStringControlCharactersMiddleware:
+    """Remove control characters from every query string key and value, before any view,
+    search index or query sees them.
+
+    A NUL or an escape code in a link is never something a person typed into a search box:
+    dropping it answers the search they meant (PostgreSQL refuses NUL in text outright).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_controls(request.GET):
+            cleaned = QueryDict(mutable=True)
+            for key, values in request.GET.lists():
+                cleaned.setlist(strip_controls(key), [strip_controls(v) for v in values])
+            cleaned._mutable = False
+            request.GET = cleaned
+        return self.get_response(request)
+
+
+def _has_controls(params: QueryDict) -> bool:
+    return any(
+        strip_controls(key) != key or any(strip_controls(v) != v for v in values)
+        for key, values in params.lists()
+    )

@@ -92,8 +92,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a search or a filter from the query string.
+    "access_audience.middleware.QueryStringControlCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Outermost of the htmx ones: every answer, a redirect or an error too, says it varies.
+    "access_audience.middleware.VaryOnHtmxMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Outside LoginRequiredMiddleware so it can turn its redirect into a whole-page one for htmx.
     "access_audience.middleware.HtmxLoginRedirectMiddleware",
@@ -243,6 +247,8 @@ AXES_LOCKOUT_CALLABLE = "access_audience.throttling.login_locked_out"
 # in X-Forwarded-For (0: the connection's address, REMOTE_ADDR).
 LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "access_audience.throttling.client_ip_address"
+# The username as recorded: control characters dropped and cut to the column's 255 characters.
+AXES_USERNAME_CALLABLE = "access_audience.throttling.login_username"
 
 # --- Email (password reset) ------------------------------------------------------------------
 _email_backend = env(

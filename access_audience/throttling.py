@@ -5,6 +5,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from access_audience.params import strip_controls
+
+# django-axes stores the username in a 255-character column.
+USERNAME_MAX = 255
+
+
+def login_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username a failed login is counted against, as the database can store it.
+
+    A typed username far past any account's length, or with a NUL in it, would otherwise make
+    recording the failure itself fail (PostgreSQL refuses both), answering 500 instead of
+    "wrong username or password".
+    """
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = request.POST.get("username") if request is not None else None
+    if username is None:
+        return None
+    return strip_controls(str(username))[:USERNAME_MAX]
+
 
 def client_ip_address(request: HttpRequest) -> str | None:
     """The address a lockout is counted against: the connection's, or behind LOGIN_PROXY_COUNT

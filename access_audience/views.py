@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
+from access_audience.db import connections_reset_broken, is_connection_lost
 from channels_app.selectors import channel_overview_list
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors: whatever broke may be what they need (the database, say).
     from django.template import loader
 
-    if isinstance(sys.exception(), CONNECTION_ERRORS):
+    if is_connection_lost(sys.exception()):
         # The database went away under this request: a passing problem, not a bug. Nothing
         # was committed (every write is one transaction), and the next request reconnects.
         connections_reset_broken()

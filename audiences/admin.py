@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
+from access_audience.params import IdModelMultipleChoiceField, parse_id
 from audiences import services
 from audiences.models import Audience
 from audiences.selectors import _campaign_count
@@ -10,7 +11,7 @@ from channels_app.models import Channel
 from segments.models import Segment
 
 
-class SegmentChoiceField(forms.ModelMultipleChoiceField):
+class SegmentChoiceField(IdModelMultipleChoiceField):
     def label_from_instance(self, obj: Segment) -> str:
         return obj.name if obj.is_active else f"{obj.name} (inactive)"
 
@@ -87,12 +88,15 @@ class AudienceAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _chosen_channel(request) -> Channel | None:
-        value = request.GET.get("channel", "")
-        return Channel.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        pk = parse_id(request.GET.get("channel"))
+        return Channel.objects.filter(pk=pk).first() if pk is not None else None
 
     def add_view(self, request, form_url="", extra_context=None):
         # Segments are offered per channel, so the channel comes first (never every channel's
-        # segments in one list).
+        # segments in one list). The permission is checked before that step: the chooser
+        # names every channel.
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         if self._chosen_channel(request) is None:
             context = {
                 **self.admin_site.each_context(request),

@@ -97,3 +97,27 @@ def audience_options(*, channel: Channel) -> QuerySet[Audience]:
 
 def channel_has_segments(*, channel: Channel) -> bool:
     return Segment.objects.filter(channel=channel).exists()
+
+
+COPY_SUFFIX = " (copy)"
+
+
+def audience_copy_name(audience: Audience) -> str:
+    """“<name> (copy)”, or “<name> (copy 2)”, “(copy 3)” … when taken in the channel: the name a
+    clone's form proposes."""
+    base = audience.name
+    if len(base) + len(" (copy 999)") > 255:
+        base = base[: 255 - len(" (copy 999)")].rstrip()
+    stem = f"{base}{COPY_SUFFIX[:-1]}"  # "<name> (copy"
+    taken = {
+        n.lower()
+        for n in Audience.objects.filter(
+            channel_id=audience.channel_id, name__istartswith=stem
+        ).values_list("name", flat=True)
+    }
+    candidate = f"{base}{COPY_SUFFIX}"
+    number = 2
+    while candidate.lower() in taken:
+        candidate = f"{stem} {number})"
+        number += 1
+    return candidate

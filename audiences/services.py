@@ -20,7 +20,6 @@ from segments.selection import segment_ids, segment_selection_check
 from segments.selectors import segments_by_id
 
 NAME_TAKEN = "This channel already has an audience named “{name}”. Choose another name."
-COPY_SUFFIX = " (copy)"
 
 
 class AudienceChanged(Exception):
@@ -176,51 +175,6 @@ def audience_update(
     audience.inclusion_segments.set(inc)
     audience.exclusion_segments.set(exc)
     return audience
-
-
-def _copy_name(audience: Audience) -> str:
-    """“<name> (copy)”, or “<name> (copy 2)”, “(copy 3)” … when taken in the channel."""
-    base = audience.name
-    if len(base) + len(" (copy 999)") > 255:
-        base = base[: 255 - len(" (copy 999)")].rstrip()
-    stem = f"{base}{COPY_SUFFIX[:-1]}"  # "<name> (copy"
-    taken = {
-        n.lower()
-        for n in Audience.objects.filter(
-            channel_id=audience.channel_id, name__istartswith=stem
-        ).values_list("name", flat=True)
-    }
-    candidate = f"{base}{COPY_SUFFIX}"
-    number = 2
-    while candidate.lower() in taken:
-        candidate = f"{stem} {number})"
-        number += 1
-    return candidate
-
-
-def audience_clone(*, audience: Audience, user: AbstractBaseUser | None = None) -> Audience:
-    """A copy named “<name> (copy)” (numbered if taken) with the same segments and volume.
-
-    Inactive segments of the original come along (they are part of its definition), flagged.
-    """
-    include = list(audience.inclusion_segments.values_list("pk", flat=True))
-    exclude = list(audience.exclusion_segments.values_list("pk", flat=True))
-    for _attempt in range(5):
-        try:
-            return audience_create(
-                channel=audience.channel,
-                name=_copy_name(audience),
-                include=include,
-                exclude=exclude,
-                estimated_volume=audience.estimated_volume,
-                user=user,
-                allow_inactive_ids=include + exclude,
-            )
-        except ValidationError as exc:
-            # Another clone took the name between our check and our insert: try the next one.
-            if "name" not in getattr(exc, "error_dict", {}):
-                raise
-    raise ValidationError("Could not find a free name for the copy. Try again.")
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
@@ -66,21 +66,11 @@ def audience_reach(request: HttpRequest, channel_slug: str) -> HttpResponse:
     )
 
 
-def _form_page(request, *, channel, form, audience=None, conflict=None, status=200):
+def _form_page(request, *, channel, form, audience=None, conflict=None, clone_of=None):
     include, exclude = form.segment_ids()
     reach = segment_reach(channel=channel, include_ids=include, exclude_ids=exclude)
-    return render(
-        request,
-        "audiences/form.html",
-        {
-            "channel": channel,
-            "form": form,
-            "audience": audience,
-            "conflict": conflict,
-            "reach": reach,
-        },
-        status=status,
-    )
+    context = {"channel": channel, "form": form, "audience": audience, "conflict": conflict}
+    return render(request, "audiences/form.html", {**context, "reach": reach, "clone_of": clone_of})
 
 
 def _fields(request: HttpRequest, form: AudienceForm) -> dict:
@@ -103,6 +93,29 @@ def _list_url(channel: Channel) -> str:
     return reverse("audiences:list", args=[channel.slug])
 
 
+def _create_from_post(request: HttpRequest, *, channel: Channel, clone_of=None) -> HttpResponse:
+    """Save a new audience from the posted form (or show it again with what is wrong)."""
+    form = AudienceForm(request.POST, channel=channel, clone_of=clone_of)
+    page = {"channel": channel, "clone_of": clone_of}
+    if picker_search_requested(form) or form.use_reach_requested():
+        return _form_page(request, form=form.show_as_typed(), **page)
+    if form.is_valid():
+        try:
+            with submitted_once(request, fallback=_list_url(channel)) as record:
+                audience = services.audience_create(
+                    channel=channel,
+                    allow_inactive_ids=form.keep_inactive_ids,
+                    **_fields(request, form),
+                )
+                record(_detail_url(channel, audience))
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Audience “{audience.name}” created.")
+            return redirect("audiences:detail", channel.slug, audience.pk)
+    return _form_page(request, form=form, **page)
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("audiences.add_audience", raise_exception=True)
 @once_per_form()
@@ -110,20 +123,7 @@ def audience_create(request: HttpRequest, channel_slug: str) -> HttpResponse:
     channel = _channel(channel_slug)
     if request.method == "GET":
         return _form_page(request, channel=channel, form=AudienceForm(channel=channel))
-    form = AudienceForm(request.POST, channel=channel)
-    if picker_search_requested(form) or form.use_reach_requested():
-        return _form_page(request, channel=channel, form=form.show_as_typed())
-    if form.is_valid():
-        try:
-            with submitted_once(request, fallback=_list_url(channel)) as record:
-                audience = services.audience_create(channel=channel, **_fields(request, form))
-                record(_detail_url(channel, audience))
-        except ValidationError as exc:
-            form.apply_service_error(exc)
-        else:
-            messages.success(request, f"Audience “{audience.name}” created.")
-            return redirect("audiences:detail", channel.slug, audience.pk)
-    return _form_page(request, channel=channel, form=form)
+    return _create_from_post(request, channel=channel)
 
 
 def _keep_typed_over(form: AudienceForm, conflict: Audience) -> None:
@@ -164,21 +164,18 @@ def audience_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespo
     return _form_page(request, form=form, conflict=conflict, **page)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @permission_required("audiences.add_audience", raise_exception=True)
 @once_per_form()
 def audience_clone(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    """The new-audience form filled in from another one; the copy exists only once saved."""
     channel = _channel(channel_slug)
-    audience = get_object_or_404(Audience, channel=channel, pk=pk)
-    try:
-        with submitted_once(request, fallback=_list_url(channel)) as record:
-            copy = services.audience_clone(audience=audience, user=request.user)
-            record(reverse("audiences:edit", args=[channel.slug, copy.pk]))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("audiences:detail", channel.slug, audience.pk)
-    messages.success(request, f"Cloned into “{copy.name}”. Adjust it and save.")
-    return redirect("audiences:edit", channel.slug, copy.pk)
+    source = _audience(channel, pk)
+    if request.method == "POST":
+        return _create_from_post(request, channel=channel, clone_of=source)
+    name = selectors.audience_copy_name(source)
+    form = AudienceForm(channel=channel, clone_of=source, copy_name=name)
+    return _form_page(request, channel=channel, form=form, clone_of=source)
 
 
 @require_http_methods(["GET", "POST"])

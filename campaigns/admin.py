@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from access_audience.params import IdModelChoiceField, IdModelMultipleChoiceField
 from campaigns import services
 from campaigns.models import Campaign
 
@@ -20,6 +21,12 @@ class CampaignAdminForm(forms.ModelForm):
             "inclusion_segments",
             "exclusion_segments",
         ]
+        # Typed ids (raw id widgets) are checked to be ids before the database is asked.
+        field_classes = {
+            "audience": IdModelChoiceField,
+            "inclusion_segments": IdModelMultipleChoiceField,
+            "exclusion_segments": IdModelMultipleChoiceField,
+        }
 
     def clean(self):
         data = super().clean()

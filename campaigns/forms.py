@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 
 from django import forms
@@ -7,6 +8,8 @@ from django.forms.utils import from_current_timezone
 from django.http import QueryDict
 from django.utils import timezone
 
+from access_audience import params
+from access_audience.text import with_article
 from audiences.models import Audience
 from campaigns import services
 from campaigns.models import Campaign
@@ -15,6 +18,7 @@ from campaigns.services import audience_definition
 from campaigns.targeting import Changes, Definition, apply_changes, changes
 from channels_app.models import Channel
 from segments.picker import PickerInput, PickerValue, SegmentPickerField, ShowAsTypedMixin
+from segments.picker.inputs import PARTS
 from segments.validators import validate_http_url
 
 
@@ -26,10 +30,10 @@ class CampaignFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Campaign.Status.choices], required=False
     )
-    date_from = forms.DateField(
+    date_from = params.BoundedDateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = params.BoundedDateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
     klaviyo = forms.ChoiceField(
@@ -58,14 +62,8 @@ class CampaignFilterForm(forms.Form):
 
 
 def parse_month(value: str | None, today: date) -> tuple[int, int]:
-    """`2026-12` → (2026, 12); anything else → the current month."""
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        if 1 <= month <= 12 and 1900 <= year <= 9999:
-            return year, month
-    except ValueError:
-        pass
-    return today.year, today.month
+    """`2026-12` → (2026, 12); anything else, or a month outside the bounds → the current month."""
+    return params.parse_month(value, default=(today.year, today.month))
 
 
 class CampaignForm(ShowAsTypedMixin, forms.Form):
@@ -79,7 +77,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
     channel = forms.ChoiceField()
     audience = forms.ChoiceField(required=False, label="Audience")
     status = forms.ChoiceField(choices=Campaign.Status.choices)
-    send_at = forms.DateTimeField(
+    send_at = params.BoundedDateTimeField(
         required=False,
         label="Send time",
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -93,7 +91,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
         validators=[validate_http_url],
         widget=forms.URLInput(attrs={"placeholder": "https://"}),
     )
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = params.BoundedIntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     loaded_channel = forms.CharField(required=False, widget=forms.HiddenInput)
     loaded_audience = forms.CharField(required=False, widget=forms.HiddenInput)
     segments = SegmentPickerField(
@@ -112,10 +110,12 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
         keep_inactive_ids=(),
         initial=None,
         campaign: Campaign | None = None,
+        copy_of: Campaign | None = None,
     ):
         super().__init__(data, initial=initial)
         self.channel = channel
         self.campaign = campaign
+        self.copy_of = copy_of  # a new campaign duplicated from this one
         self.audiences = {str(a.pk): a for a in audiences}
         self.fields["channel"].choices = [(c.slug, c.name) for c in channels]
         self.fields["audience"].choices = [("", "No audience (pick segments by hand)")] + [
@@ -127,7 +127,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
             keep_inactive_ids=set(keep_inactive_ids) | base.inclusion | base.exclusion,
             base_include_ids=sorted(base.inclusion),
             base_exclude_ids=sorted(base.exclusion),
-            labels={"base": "from audience"},
+            labels={"base": "from audience", "removed": "removed for this campaign"},
         )
 
     def clean_audience(self) -> Audience | None:
@@ -151,6 +151,7 @@ class CampaignForm(ShowAsTypedMixin, forms.Form):
                 audience=data.get("audience"),
                 inclusion_ids=include,
                 exclusion_ids=exclude,
+                copy_of=self.copy_of,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
@@ -193,7 +194,8 @@ def parse_send_at(value):
 
 @dataclass
 class FormSetup:
-    """What the campaign form shows for a request: channel, its audiences, the picker's base."""
+    """What the campaign form shows for a request: channel, its audiences, the picker's base,
+    and the other channels' choices set aside until the form is saved (`kept`, hidden inputs)."""
 
     data: QueryDict | None
     channel: Channel
@@ -201,10 +203,67 @@ class FormSetup:
     base: Definition
     notices: list[str]
     refreshed: bool
+    kept: list[tuple[str, str]] = dataclass_field(default_factory=list)
 
 
 def _audiences_of(channel: Channel) -> list[Audience]:
     return list(audience_choices(channel))
+
+
+def _kept_name(channel: Channel, prefix: str) -> str:
+    """Where a channel's set-aside picks travel in the form: `kept-<slug>-<prefix>-include` etc."""
+    return f"kept-{channel.slug}-{prefix}"
+
+
+def _segments_count(count: int) -> str:
+    return f"{count} segment{'s' if count != 1 else ''}"
+
+
+def _switch_channel(
+    data: QueryDict, *, old: Channel, new: Channel, picker: PickerInput, prefix: str
+) -> tuple[PickerInput, list[str]]:
+    """Set the old channel's picks aside and bring back the new channel's, if it had any.
+
+    Segments never cross channels, so the picker empties; but until the form is saved the old
+    choices ride along as hidden inputs, and switching back restores them and their audience.
+    """
+    notices: list[str] = []
+    set_aside = len(picker.include) + len(picker.exclude)
+    old_name, new_name = _kept_name(old, prefix), _kept_name(new, prefix)
+    if set_aside or picker.base_include or picker.base_exclude:
+        picker.write(data, name=old_name)
+        data[f"kept-{old.slug}-audience"] = data.get("loaded_audience", "")
+    restored = PickerInput.from_data(data, name=new_name)
+    audience = data.get(f"kept-{new.slug}-audience", "")
+    audience = audience if audience.isdigit() else ""
+    PickerInput().write(data, name=new_name)
+    data.pop(f"kept-{new.slug}-audience", None)
+    restored.write(data, name=prefix)
+    data["audience"] = data["loaded_audience"] = audience
+    # A search typed for the old channel would make the new channel's picker look empty.
+    data[f"{prefix}-q"] = ""
+    data.pop(f"{prefix}-limit", None)
+    if set_aside:
+        notices.append(
+            f"Set aside {_segments_count(set_aside)} of {old.name}: "
+            f"{with_article(new.name)} campaign uses {new.name} segments only. "
+            f"Switch back to {old.name} before saving to get them back."
+        )
+    brought_back = len(restored.include) + len(restored.exclude)
+    if brought_back:
+        notices.append(
+            f"Brought back the {_segments_count(brought_back)} of {new.name} picked before."
+        )
+    return restored, notices
+
+
+def _kept_inputs(data: QueryDict, *, channels: list[Channel], prefix: str) -> list[tuple[str, str]]:
+    """The set-aside choices of the other channels, as (name, value) hidden inputs."""
+    names = []
+    for channel in channels:
+        base = _kept_name(channel, prefix)
+        names += [f"{base}-{part}" for part in PARTS] + [f"kept-{channel.slug}-audience"]
+    return [(name, value) for name in names for value in data.getlist(name) if value]
 
 
 def follow_choices(
@@ -212,9 +271,10 @@ def follow_choices(
 ) -> FormSetup:
     """Bring a posted form in line with its channel and audience choices.
 
-    A new channel drops the old channel's segments and audience (segments never cross
-    channels). A new audience replaces the pre-filled segments with its own and keeps the
-    segments the user added by hand. Either way the form is shown again, not saved.
+    A new channel sets the old channel's segments and audience aside (segments never cross
+    channels) and brings back those set aside for the new one. A new audience replaces the
+    pre-filled segments with its own and keeps the segments the user added by hand. Either
+    way the form is shown again, not saved.
     """
     data = data.copy()
     by_slug = {c.slug: c for c in channels}
@@ -224,16 +284,9 @@ def follow_choices(
     picker = PickerInput.from_data(data, name=prefix)
     loaded_channel = by_slug.get(data.get("loaded_channel", ""))
     if loaded_channel is not None and loaded_channel != channel:
-        dropped = len(picker.include) + len(picker.exclude)
-        picker = PickerInput()
-        picker.write(data, name=prefix)
-        data["audience"] = ""
-        data["loaded_audience"] = ""
-        if dropped:
-            notices.append(
-                f"Removed {dropped} segment{'s' if dropped != 1 else ''} of {loaded_channel.name}: "
-                f"a {channel.name} campaign uses {channel.name} segments only."
-            )
+        picker, notices = _switch_channel(
+            data, old=loaded_channel, new=channel, picker=picker, prefix=prefix
+        )
         refreshed = True
     data["channel"] = channel.slug
     data["loaded_channel"] = channel.slug
@@ -257,7 +310,8 @@ def follow_choices(
         data["loaded_audience"] = data["audience"]
         refreshed = True
     base = Definition.of(picker.base_include, picker.base_exclude)
-    return FormSetup(data, channel, audiences, base, notices, refreshed)
+    kept = _kept_inputs(data, channels=[c for c in channels if c != channel], prefix=prefix)
+    return FormSetup(data, channel, audiences, base, notices, refreshed, kept)
 
 
 def initial_setup(

@@ -330,3 +330,15 @@ def audience_choices(channel: Channel | None) -> QuerySet[Audience]:
     if channel is None:
         return Audience.objects.none()
     return Audience.objects.filter(channel=channel).order_by("name")
+
+
+def campaign_copy_name(campaign: Campaign) -> str:
+    """“<name> (copy)”, or “(copy 2)”, “(copy 3)” … when taken: the name a duplicate proposes."""
+    base = f"{campaign.name} (copy)"
+    taken = set(Campaign.objects.filter(name__startswith=base).values_list("name", flat=True))
+    if base not in taken:
+        return base[:255]
+    n = 2
+    while f"{campaign.name} (copy {n})" in taken:
+        n += 1
+    return f"{campaign.name} (copy {n})"[:255]

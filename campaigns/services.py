@@ -111,9 +111,12 @@ def campaign_validate(
     audience: Audience | None,
     inclusion_ids: Iterable[int],
     exclusion_ids: Iterable[int],
+    copy_of: Campaign | None = None,
 ) -> None:
     """The rules every save obeys (for forms that validate before calling a service)."""
     snapshot = (campaign.audience_snapshot if campaign and campaign.pk else {}) or {}
+    if campaign is None and copy_of is not None:
+        snapshot = copy_of.audience_snapshot or {}
     if audience is not None and audience.pk != snapshot.get("audience_id"):
         snapshot = snapshot_of(audience)
     _validate(
@@ -125,7 +128,7 @@ def campaign_validate(
         audience=audience,
         inclusion_ids=set(inclusion_ids),
         exclusion_ids=set(exclusion_ids),
-        allowed_inactive=_allowed_inactive(campaign, snapshot),
+        allowed_inactive=_allowed_inactive(campaign or copy_of, snapshot),
     )
 
 
@@ -151,10 +154,19 @@ def campaign_create(
     audience: Audience | None = None,
     inclusion_ids: Iterable[int] = (),
     exclusion_ids: Iterable[int] = (),
+    copy_of: Campaign | None = None,
 ) -> Campaign:
-    """Create a campaign; with an audience, its current definition is recorded as the base."""
+    """Create a campaign; with an audience, its current definition is recorded as the base.
+
+    `copy_of`: the campaign this one was duplicated from. With the same audience the copy keeps
+    the base that campaign was built on, and the inactive segments it already had may stay.
+    """
     inclusion, exclusion = set(inclusion_ids), set(exclusion_ids)
     snapshot = snapshot_of(audience) if audience is not None else {}
+    applied_at = timezone.now() if audience else None
+    copied = (copy_of.audience_snapshot or {}) if copy_of is not None else {}
+    if audience is not None and copied.get("audience_id") == audience.pk:
+        snapshot, applied_at = copied, copy_of.audience_applied_at or applied_at
     _validate(
         channel=channel,
         name=name,
@@ -164,7 +176,7 @@ def campaign_create(
         audience=audience,
         inclusion_ids=inclusion,
         exclusion_ids=exclusion,
-        allowed_inactive=_allowed_inactive(None, snapshot),
+        allowed_inactive=_allowed_inactive(copy_of, snapshot),
     )
     campaign = Campaign.objects.create(
         channel=channel,
@@ -175,7 +187,7 @@ def campaign_create(
         link=link,
         audience=audience,
         audience_snapshot=snapshot,
-        audience_applied_at=timezone.now() if audience else None,
+        audience_applied_at=applied_at,
         created_by=user,
         updated_by=user,
     )
@@ -274,38 +286,6 @@ def campaign_reapply_audience(
     current.inclusion_segments.set(target.inclusion)
     current.exclusion_segments.set(target.exclusion)
     return current
-
-
-def _copy_name(campaign: Campaign) -> str:
-    base = f"{campaign.name} (copy)"
-    taken = set(Campaign.objects.filter(name__startswith=base).values_list("name", flat=True))
-    if base not in taken:
-        return base[:255]
-    n = 2
-    while f"{campaign.name} (copy {n})" in taken:
-        n += 1
-    return f"{campaign.name} (copy {n})"[:255]
-
-
-@transaction.atomic
-def campaign_duplicate(*, campaign: Campaign, user) -> Campaign:
-    """Copy a campaign as a Draft with the same targeting and base audience."""
-    copy = Campaign.objects.create(
-        channel=campaign.channel,
-        name=_copy_name(campaign),
-        status=Campaign.Status.DRAFT,
-        send_at=campaign.send_at,
-        notes=campaign.notes,
-        link=campaign.link,
-        audience=campaign.audience,
-        audience_snapshot=campaign.audience_snapshot,
-        audience_applied_at=campaign.audience_applied_at,
-        created_by=user,
-        updated_by=user,
-    )
-    copy.inclusion_segments.set(campaign.inclusion_segments.all())
-    copy.exclusion_segments.set(campaign.exclusion_segments.all())
-    return copy
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.params import month_bounds, parse_id, parse_int
 from access_audience.submissions import SAVED_ONCE, once_per_form, submitted_once
 from audiences.selectors import audience_find
 from campaigns import forms as forms_module
@@ -71,13 +72,15 @@ MONTH_WARNINGS_SHOWN = 20
 
 
 def _month_links(year: int, month: int, today) -> dict[str, object]:
-    """The calendar's heading and its previous / next / this month links (`YYYY-MM`)."""
+    """The calendar's heading and its previous / next / this month links (`YYYY-MM`); no
+    previous or next link leads outside the months a request may name."""
     prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
     next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    first, last = month_bounds()
     return {
         "month_start": timezone.datetime(year, month, 1).date(),
-        "prev_month": f"{prev_year:04d}-{prev_month:02d}",
-        "next_month": f"{next_year:04d}-{next_month:02d}",
+        "prev_month": f"{prev_year:04d}-{prev_month:02d}" if (year, month) > first else "",
+        "next_month": f"{next_year:04d}-{next_month:02d}" if (year, month) < last else "",
         "this_month": f"{today.year:04d}-{today.month:02d}",
     }
 
@@ -137,25 +140,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required("campaigns.add_campaign", raise_exception=True)
-@once_per_form()
-def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=pk)
-    with submitted_once(request, fallback=reverse("campaigns:list")) as record:
-        copy = services.campaign_duplicate(campaign=campaign, user=request.user)
-        record(reverse("campaigns:detail", args=[copy.pk]))
-    messages.success(request, f"Duplicated as “{copy.name}” (Draft).")
-    return redirect("campaigns:detail", pk=copy.pk)
-
-
-@require_POST
 @permission_required("campaigns.change_campaign", raise_exception=True)
 def campaign_reapply(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = None
+    version = parse_int(request.POST.get("version"), min_value=0)
     try:
         services.campaign_reapply_audience(
             campaign=campaign, user=request.user, expected_version=version
@@ -200,6 +188,7 @@ def _form_page(request, *, setup, form, campaign=None, conflict=None) -> HttpRes
             "campaign": campaign,
             "conflict": conflict,
             "checks": checks,
+            "copy_of": form.copy_of,
         },
         partial="campaign-form",
     )
@@ -213,7 +202,7 @@ def campaign_form_checks(request: HttpRequest) -> HttpResponse:
     if not channels:
         raise Http404("No channel yet")
     channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
-    campaign = selectors.campaign_find(_int(request.GET.get("campaign")))
+    campaign = selectors.campaign_find(parse_id(request.GET.get("campaign")))
     picker = PickerInput.from_data(request.GET, name="segments")
     checks = draft_checks(
         campaign=campaign,
@@ -227,9 +216,13 @@ def campaign_form_checks(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/form.html#campaign-form-checks", context)
 
 
-def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):
+def _bound_form(
+    request, *, fallback: Channel, campaign: Campaign | None, copy_of: Campaign | None = None
+):
     channels = channels_for_request(request)
     setup = forms_module.follow_choices(request.POST, channels=channels, fallback=fallback)
+    # Inactive segments the campaign (or the one it copies) already has may stay.
+    source = campaign or copy_of
     for notice in setup.notices:
         messages.info(request, notice)
     form = CampaignForm(
@@ -238,8 +231,9 @@ def _bound_form(request, *, fallback: Channel, campaign: Campaign | None):
         channel=setup.channel,
         audiences=setup.audiences,
         base=setup.base,
-        keep_inactive_ids=selectors.campaign_segment_ids(campaign) if campaign else [],
+        keep_inactive_ids=selectors.campaign_segment_ids(source) if source else [],
         campaign=campaign,
+        copy_of=copy_of,
     )
     return setup, form
 
@@ -260,6 +254,22 @@ def _save_args(request, form: CampaignForm) -> dict:
     }
 
 
+def _create_from_post(request, *, fallback: Channel, copy_of: Campaign | None = None):
+    """Save a new campaign from the posted form, or show it again (refreshed or with errors)."""
+    setup, form = _bound_form(request, fallback=fallback, campaign=None, copy_of=copy_of)
+    if not _should_redisplay(request, setup, form) and form.is_valid():
+        try:
+            with submitted_once(request, fallback=reverse("campaigns:list")) as record:
+                campaign = services.campaign_create(copy_of=copy_of, **_save_args(request, form))
+                record(_detail_url(campaign))
+        except ValidationError as exc:
+            form.apply_service_error(exc)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” saved.")
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return _form_page(request, setup=setup, form=form)
+
+
 def _should_redisplay(request, setup, form) -> bool:
     """A channel/audience change or a picker search shows the form again instead of saving."""
     if setup.refreshed or "_refresh" in request.POST or picker_search_requested(form):
@@ -277,7 +287,7 @@ def _detail_url(campaign: Campaign) -> str:
 def _new_form_page(request, channels: list[Channel]) -> HttpResponse:
     """The empty form, for the channel and audience of the link that led here (if any)."""
     channel = next((c for c in channels if c.slug == request.GET.get("channel")), channels[0])
-    audience = audience_find(channel=channel, pk=_int(request.GET.get("audience")))
+    audience = audience_find(channel=channel, pk=parse_id(request.GET.get("audience")))
     setup, initial = forms_module.initial_setup(channel=channel, audience=audience)
     form = CampaignForm(
         channels=channels,
@@ -299,18 +309,36 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         return redirect("campaigns:list")
     if request.method == "GET":
         return _new_form_page(request, channels)
-    setup, form = _bound_form(request, fallback=channels[0], campaign=None)
-    if not _should_redisplay(request, setup, form) and form.is_valid():
-        try:
-            with submitted_once(request, fallback=reverse("campaigns:list")) as record:
-                campaign = services.campaign_create(**_save_args(request, form))
-                record(_detail_url(campaign))
-        except ValidationError as exc:
-            form.apply_service_error(exc)
-        else:
-            messages.success(request, f"Campaign “{campaign.name}” saved.")
-            return redirect("campaigns:detail", pk=campaign.pk)
+    return _create_from_post(request, fallback=channels[0])
+
+
+def _copy_form_page(request, source: Campaign) -> HttpResponse:
+    """The new-campaign form filled in from `source`, as a Draft under a free copy name."""
+    setup, initial = forms_module.initial_setup(channel=source.channel, campaign=source)
+    initial.update(
+        name=selectors.campaign_copy_name(source), status=Campaign.Status.DRAFT, version=None
+    )
+    form = CampaignForm(
+        channels=channels_for_request(request),
+        channel=source.channel,
+        audiences=setup.audiences,
+        base=setup.base,
+        keep_inactive_ids=selectors.campaign_segment_ids(source),
+        initial=initial,
+        copy_of=source,
+    )
     return _form_page(request, setup=setup, form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("campaigns.add_campaign", raise_exception=True)
+@once_per_form()
+def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Duplicate: the form filled in from this campaign; the copy exists only once saved."""
+    source = _campaign_or_404(pk)
+    if request.method == "GET":
+        return _copy_form_page(request, source)
+    return _create_from_post(request, fallback=source.channel, copy_of=source)
 
 
 def _edit_form_page(request, campaign: Campaign) -> HttpResponse:
@@ -353,10 +381,3 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Campaign “{saved.name}” saved.")
             return redirect("campaigns:detail", pk=saved.pk)
     return _form_page(request, setup=setup, form=form, campaign=campaign, conflict=conflict)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

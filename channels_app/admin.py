@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -41,6 +42,9 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         channel = self.get_object(request, object_id)
+        # The permission first: the refusal below names the channel.
+        if channel is not None and not self.has_delete_permission(request, channel):
+            raise PermissionDenied
         if channel is not None and channel_has_data(channel):
             self.message_user(
                 request,

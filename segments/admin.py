@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
@@ -138,6 +138,9 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         segment = self.get_object(request, object_id)
+        # The permission first: the refusal below names the segment.
+        if segment is not None and not self.has_delete_permission(request, segment):
+            raise PermissionDenied
         if segment is not None and segment_usage(segment=segment).in_use:
             self.message_user(
                 request,

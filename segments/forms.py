@@ -2,6 +2,7 @@ from django import forms
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from access_audience.params import parse_int
 from channels_app.models import Channel
 from channels_app.selectors import channel_others
 from segments.bulk import parse_size
@@ -70,17 +71,16 @@ class SegmentForm(forms.Form):
 
 
 class IdListField(forms.Field):
-    """The ticked row checkboxes: a list of positive ids (anything else is ignored)."""
+    """The ticked row checkboxes: a list of positive ids (zero and negatives are ignored)."""
 
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value) -> list[int]:
         ids = []
         for item in value or []:
-            try:
-                number = int(item)
-            except (TypeError, ValueError):
-                raise forms.ValidationError("The selection is not valid.") from None
+            number = parse_int(item)
+            if number is None:
+                raise forms.ValidationError("The selection is not valid.")
             if number > 0:
                 ids.append(number)
         return ids

@@ -4,7 +4,9 @@ from functools import partial
 
 from django.db import connections, router
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Lower
 
+from access_audience.params import clean_search
 from channels_app.models import Channel
 from segments.models import Segment
 from segments.search_index import (
@@ -58,7 +60,8 @@ def segment_search(
         "missing": {"klaviyo_missing_since__isnull": False},
     }.get(status, {})
     qs = SegmentSearchQuerySet(model=Segment).filter(channel=channel, **status_filter)
-    query = query.strip()
+    # Control characters never reach the index (a NUL ends an FTS5 expression mid-string).
+    query = clean_search(query)
     ordering = _ORDERING.get(order, _ORDERING["name"])
     if not query:
         return qs.order_by(*ordering)
@@ -233,6 +236,17 @@ def segment_picker_page(
         qs = qs.exclude(pk__in=exclude_ids)
     page = list(qs[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
+
+
+def segment_same_name(*, segment: Segment, limit: int = 5) -> list[Segment]:
+    """Other segments of `segment`'s channel with the same name (ignoring case): allowed, but
+    hard to tell apart in the picker without a Segment ID. Uses the channel/lower(name) index."""
+    return list(
+        Segment.objects.annotate(lower_name=Lower("name"))
+        .filter(channel_id=segment.channel_id, lower_name=segment.name.lower())
+        .exclude(pk=segment.pk)
+        .order_by("pk")[:limit]
+    )
 
 
 SIZE_HISTORY_POINTS = 120

@@ -7,11 +7,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
+from access_audience.params import clean_search
 from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
@@ -22,6 +24,7 @@ from segments.selectors import (
     clean_order,
     clean_status,
     segment_get,
+    segment_same_name,
     segment_search,
     segment_selection,
     segment_size_history,
@@ -55,7 +58,7 @@ def size_context() -> dict:
 def _search_state(params) -> dict[str, str]:
     """The search the user is looking at, from the query string (bad values fall back)."""
     return {
-        "query": (params.get("q") or "").strip()[:255],
+        "query": clean_search(params.get("q")),
         "status": clean_status(params.get("status")),
         "order": clean_order(params.get("order")),
     }
@@ -68,7 +71,8 @@ def _list_url(channel: Channel) -> str:
 def _back(request: HttpRequest, channel: Channel) -> str:
     """Where to go after a write: the `next` page when it is ours, else the Segments tab."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take any other word for a view's name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -162,10 +166,36 @@ def segment_add(request: HttpRequest, channel_slug: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Added “{segment.name}” to {channel.name}.")
+            _warn_same_name(request, channel, segment)
             if "add_another" in request.POST:
                 return redirect("segments:add", channel.slug)
             return HttpResponseRedirect(found_url)
     return render(request, "segments/form.html", {"channel": channel, "form": form})
+
+
+def _warn_same_name(request: HttpRequest, channel: Channel, segment: Segment) -> None:
+    """Same-named segments are allowed (warned, never refused): say so, since a person picks
+    segments by name."""
+    others = segment_same_name(segment=segment)
+    if not others:
+        return
+    if len(others) == 1:
+        who = f"Another {channel.name} segment is"
+    else:
+        who = f"{len(others)}{'+' if len(others) == 5 else ''} other {channel.name} segments are"
+    ids = [o.external_id for o in others if o.external_id]
+    told = f" (Segment ID {', '.join(ids)})" if ids else " (without a Segment ID)"
+    messages.warning(
+        request,
+        format_html(
+            "{} also called “{}”{}. Both are kept; a distinct name or a Segment ID tells them "
+            'apart in the picker. <a href="{}">See them side by side</a>.',
+            who,
+            segment.name,
+            told,
+            f"{_list_url(channel)}?q={_quote(segment.name)}",
+        ),
+    )
 
 
 def _quote(value: str) -> str:
@@ -215,9 +245,11 @@ def segment_edit(request: HttpRequest, channel_slug: str, pk: int) -> HttpRespon
             form.add_error(None, exc)
         else:
             messages.success(request, f"Saved “{segment.name}”.")
+            _warn_same_name(request, channel, segment)
             return redirect(_back(request, channel))
     next_url = _back(request, channel)
     context = {"channel": channel, "form": form, "segment": segment, "next": next_url}
+    context["same_name"] = segment_same_name(segment=segment)
     return render(request, "segments/form.html", context)
 
 

@@ -734,7 +734,8 @@ class KlaviyoClient:
                 "this app needs an update.",
                 status=status,
             )
-        if status == 404 and not_found:
+        if status == 404 and not_found and body is not None:
+            # Klaviyo's own "no such object" (a JSON error), not a wrong address's web page.
             return KlaviyoNotFound(not_found, status=status)
         if status == 404:
             return KlaviyoRequestError(

@@ -190,8 +190,15 @@ def size_run_step(*, run_id: int, step: int = 0, now: datetime | None = None) ->
     run.status = SizeRun.Status.WAITING
     run.heartbeat_at = now
     run.step += 1
-    run.save(update_fields=_PROGRESS_FIELDS)
+    if not _save_progress(run):
+        return None  # failed as stale meanwhile: that stands
     return NextStep(at=run.next_step_at, step=run.step)
+
+
+def _save_progress(run: SizeRun) -> bool:
+    """Store where the run is, unless it stopped being this step's (failed as stale)."""
+    fields = {name: getattr(run, name) for name in _PROGRESS_FIELDS}
+    return bool(SizeRun.objects.filter(pk=run.pk, status=SizeRun.Status.RUNNING).update(**fields))
 
 
 _PROGRESS_FIELDS = [
@@ -214,8 +221,8 @@ _PROGRESS_FIELDS = [
 def _end(run: SizeRun, now: datetime, *, error: str = "", kind: str = "") -> None:
     run.heartbeat_at = now
     run.next_step_at = None
-    run.save(update_fields=_PROGRESS_FIELDS)
-    _finish(run.pk, now=now, error=error, kind=kind)
+    if _save_progress(run):
+        _finish(run.pk, now=now, error=error, kind=kind)
     return None
 
 

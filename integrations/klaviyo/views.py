@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
+from access_audience.params import parse_id
 from campaigns.models import Campaign
 from channels_app.models import Channel
 from integrations.klaviyo import background, crypto, push_selectors, selectors, services, sizes
@@ -191,10 +192,7 @@ def sync_start(request: HttpRequest, channel_slug: str) -> HttpResponse:
 def sync_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
     """The panel the Segments tab loads into its placeholder, and polls while a run goes on."""
     channel = get_object_or_404(Channel, slug=channel_slug)
-    try:
-        watched = int(request.GET.get("run", ""))
-    except ValueError:
-        watched = None
+    watched = parse_id(request.GET.get("run"))
     context = sync_panel_context(channel=channel, user=request.user)
     return _panel_response(request, context, watched_run_id=watched)
 
@@ -328,9 +326,6 @@ def sizes_refresh(request: HttpRequest, channel_slug: str) -> HttpResponse:
 def sizes_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
     """The panel the Segments tab loads, and polls while a count goes on."""
     channel = get_object_or_404(Channel, slug=channel_slug)
-    try:
-        watched = int(request.GET.get("run", ""))
-    except ValueError:
-        watched = None
+    watched = parse_id(request.GET.get("run"))
     context = sizes_panel_context(channel=channel, user=request.user)
     return _sizes_response(request, context, watched=watched)

@@ -311,11 +311,11 @@ class ChangePreview:
     SHOWN = 20
     NAMES_TRACKED = 200_000  # new names remembered to find twins; past that, not checked
 
-    FIELD_LABELS = {"name": "Name", "link": "Link", "is_active": "Status"}
+    FIELD_LABELS = {"name": "Name", "link": "Link", "is_active": "Status", "size": "Size"}
 
     def __init__(self):
         self.rows: list[dict] = []
-        self.counts = {"name": 0, "link": 0, "is_active": 0}
+        self.counts = {"name": 0, "link": 0, "is_active": 0, "size": 0}
         self.new_names: dict[str, tuple[int, str]] = {}  # name key → (row, name)
         self.twins: list[dict] = []
         self.twin_count = 0
@@ -389,6 +389,8 @@ class ChangePreview:
 def _shown(key: str, value) -> str:
     if key == "is_active":
         return "Active" if value else "Inactive"
+    if key == "size":
+        return "unknown" if value is None else f"{value:,}"
     return value or ""
 
 

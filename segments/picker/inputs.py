@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from access_audience.params import parse_int
 from segments.models import Segment
 
 PARTS = ("include", "exclude", "base_include", "base_exclude")
@@ -17,9 +18,8 @@ def parse_ids(values: Iterable) -> tuple[list[int], bool]:
     for value in values:
         if isinstance(value, Segment):
             value = value.pk
-        try:
-            number = int(str(value).strip())
-        except (TypeError, ValueError):
+        number = parse_int(value)
+        if number is None:
             bad = True
             continue
         if number <= 0:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from access_audience.params import DB_INT_MAX, parse_int
 from channels_app.models import Channel
 from segments.models import Segment
 from segments.picker.inputs import ids
@@ -15,6 +16,8 @@ from segments.selectors import segment_picker_page, segments_by_id
 
 PAGE_SIZE = 20
 MAX_LIMIT = 200
+# The furthest a "Show more" may start: offset + limit + 1 must stay a database integer.
+MAX_OFFSET = DB_INT_MAX - MAX_LIMIT - 1
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 DEFAULT_LABELS = {"base": "pre-filled", "added": "added", "removed": "removed"}
 
@@ -27,6 +30,12 @@ class PickerRow:
     labels: list[str] = field(default_factory=list)
     # Another shown row has the same name: the row also says what tells them apart.
     twin: bool = False
+    base: str = ""  # "include" or "exclude" when the segment came pre-filled, else ""
+
+    @property
+    def restorable(self) -> bool:
+        """Pre-filled, then removed for this form: one click puts it back as it was."""
+        return bool(self.base) and not self.state
 
 
 @dataclass
@@ -46,6 +55,10 @@ class PickerState:
     search_url: str
     errors: list[str] = field(default_factory=list)
     next_offset: int = 0
+    removed: list[PickerRow] = field(default_factory=list)
+    base_label: str = DEFAULT_LABELS["base"]
+    added_label: str = DEFAULT_LABELS["added"]
+    removed_label: str = DEFAULT_LABELS["removed"]
 
     @property
     def dom_id(self) -> str:
@@ -74,6 +87,7 @@ def _annotate(
 ) -> PickerRow:
     pk = row.segment.pk
     in_base = (pk in base_include and "include") or (pk in base_exclude and "exclude") or ""
+    row.base = in_base
     css: list[str] = []
     if base_include or base_exclude:
         if in_base and row.state == in_base:
@@ -138,21 +152,31 @@ def picker_state(
         "marks": marks or {},
     }
     selected_ids = include + exclude
+    # Pre-filled segments taken out for this form: listed struck through, to restore in a click.
+    removed_ids = [i for i in base_include + base_exclude if i not in selected_ids]
     selected: list[PickerRow] = []
-    if with_selected and selected_ids:
+    removed: list[PickerRow] = []
+    if with_selected and (selected_ids or removed_ids):
         # Only this channel's segments: a forged id of another channel is never shown.
-        found = segments_by_id(ids=selected_ids, channel=channel)
+        found = segments_by_id(ids=selected_ids + removed_ids, channel=channel)
         rows = [PickerRow(found[i], "include") for i in include if i in found]
         rows += [PickerRow(found[i], "exclude") for i in exclude if i in found]
         rows.sort(key=lambda r: (r.state != "include", r.segment.name.lower(), r.segment.pk))
         selected = [_annotate(r, **annotate) for r in rows]
+        removed_rows = [PickerRow(found[i], "") for i in removed_ids if i in found]
+        removed_rows.sort(key=lambda r: (r.segment.name.lower(), r.segment.pk))
+        removed = [_annotate(r, **annotate) for r in removed_rows]
     limit = max(1, min(int(limit), MAX_LIMIT))
-    offset = max(0, int(offset))
+    offset = max(0, min(int(offset), MAX_OFFSET))
     page, has_more = segment_picker_page(
-        channel=channel, query=query, exclude_ids=selected_ids, offset=offset, limit=limit
+        channel=channel,
+        query=query,
+        exclude_ids=selected_ids + removed_ids,
+        offset=offset,
+        limit=limit,
     )
     results = [_annotate(PickerRow(s, ""), **annotate) for s in page]
-    _mark_twins([*selected, *results])
+    _mark_twins([*selected, *removed, *results])
     return PickerState(
         name=name,
         channel=channel,
@@ -167,6 +191,10 @@ def picker_state(
         base_exclude_ids=base_exclude,
         search_url=reverse("segments:picker_search", args=[channel.slug]),
         errors=list(errors),
+        removed=removed,
+        base_label=annotate["labels"]["base"],
+        added_label=annotate["labels"]["added"],
+        removed_label=annotate["labels"]["removed"],
     )
 
 
@@ -175,10 +203,7 @@ def picker_state_from_query(*, channel: Channel, params) -> PickerState:
     name = params.get("field", "segments")
     if not NAME_RE.match(name):
         name = "segments"
-    try:
-        offset = int(params.get("offset", 0))
-    except (TypeError, ValueError):
-        offset = 0
+    offset = parse_int(params.get("offset"), default=0, min_value=0, max_value=MAX_OFFSET)
     return picker_state(
         name=name,
         channel=channel,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.template.loader import render_to_string
 
+from access_audience.params import clean_search, parse_int
 from segments.picker.inputs import PARTS
 from segments.picker.state import PAGE_SIZE, picker_state
 
@@ -25,14 +26,19 @@ class SegmentPickerWidget(forms.Widget):
 
     def value_from_datadict(self, data, files, name):
         getlist = getattr(data, "getlist", None) or (lambda key: data.get(key, []))
-        try:
-            limit = int(data.get(f"{name}-limit", PAGE_SIZE))
-        except (TypeError, ValueError):
-            limit = PAGE_SIZE
+        limit = parse_int(data.get(f"{name}-limit"), default=PAGE_SIZE)
         value = {part: list(getlist(f"{name}-{part}")) for part in PARTS}
-        value["q"] = str(data.get(f"{name}-q", ""))[:200]
+        value["q"] = clean_search(data.get(f"{name}-q"), max_length=200)
         value["limit"] = limit
         value["search"] = bool(data.get(f"{name}-search") or data.get(f"{name}-limit"))
+        restore = str(data.get(f"{name}-restore", ""))
+        if restore:
+            # "Restore" without JavaScript: put the pre-filled segment back as it came, and
+            # show the form again rather than saving it.
+            for base, part in (("base_include", "include"), ("base_exclude", "exclude")):
+                if restore in value[base] and restore not in value[part]:
+                    value[part].append(restore)
+            value["search"] = True
         return value
 
     def value_omitted_from_data(self, data, files, name):

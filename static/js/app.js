@@ -82,6 +82,61 @@
     }
   });
 
+  // A <select data-confirm-change="Question?"> that htmx sends on change asks first; "Cancel"
+  // puts the choice back as it was. With data-confirm-if-picked it asks only when the form
+  // has segments marked in its picker (nothing would be set aside otherwise).
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var question = elt.getAttribute && elt.getAttribute("data-confirm-change");
+    if (!question) return;
+    var scope = elt.form || document;
+    if (elt.hasAttribute("data-confirm-if-picked") && !scope.querySelector("[data-picker-mark]:checked")) return;
+    event.preventDefault();
+    if (window.confirm(question)) {
+      event.detail.issueRequest(true);
+    } else if (elt.tagName === "SELECT") {
+      Array.prototype.forEach.call(elt.options, function (o) { o.selected = o.defaultSelected; });
+    }
+  });
+
+  // --- Live searches and filters show what the URL says ---------------------------------
+  // A GET form that pushes its query to the URL (hx-push-url on it or on one of its fields)
+  // is set from the address after htmx restores a history entry and after Back / Forward:
+  // htmx's history snapshot keeps the results but not what was typed in the boxes.
+  function urlStateForms() {
+    return Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
+      if ((form.getAttribute("method") || "get").toLowerCase() !== "get") return false;
+      return form.hasAttribute("hx-push-url") || !!form.querySelector("[hx-push-url]");
+    });
+  }
+
+  function setFromUrl(field, params) {
+    var name = field.name;
+    var present = params.has(name);
+    var value = present ? params.get(name) : (field.getAttribute("data-url-default") || "");
+    if (field.type === "checkbox" || field.type === "radio") {
+      field.checked = params.getAll(name).indexOf(field.value) !== -1;
+    } else if (field.tagName === "SELECT") {
+      var match = Array.prototype.find.call(field.options, function (o) { return o.value === value; });
+      field.value = match ? value : (field.options.length ? field.options[0].value : "");
+    } else {
+      field.value = value;
+    }
+  }
+
+  function syncFormsWithUrl() {
+    var params = new URLSearchParams(window.location.search);
+    urlStateForms().forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.type === "submit" || field.type === "button" || field.type === "file") return;
+        setFromUrl(field, params);
+      });
+    });
+  }
+  document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
+  window.addEventListener("popstate", function () { setTimeout(syncFormsWithUrl, 0); });
+  window.addEventListener("pageshow", syncFormsWithUrl);
+
   // htmx feedback: a failed request must never fail silently.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : 0;

@@ -29,6 +29,39 @@
     }));
   }
 
+  // A pre-filled row (data-picker-base) says whether it is kept, moved to the other mark, or
+  // removed for this form; a removed one is struck through and offers "Restore".
+  function updateBaseRow(picker, row) {
+    var base = row.getAttribute("data-picker-base");
+    if (!base) return;
+    var checked = row.querySelector("[data-picker-mark]:checked");
+    var state = checked ? checked.getAttribute("data-picker-mark") : "";
+    row.classList.toggle("picker-base", state === base);
+    row.classList.toggle("picker-added", !!state && state !== base);
+    row.classList.toggle("picker-removed", !state);
+    var label = row.querySelector("[data-picker-base-label]");
+    var text = !state ? "removed" : (state === base ? "base" : "added");
+    if (label) label.textContent = picker.getAttribute("data-picker-label-" + text) || label.textContent;
+    var restore = row.querySelector("[data-picker-restore]");
+    if (restore) restore.hidden = !!state;
+    var removedList = picker.querySelector("[data-picker-removed]");
+    var section = picker.querySelector("[data-picker-removed-section]");
+    if (section && removedList) section.hidden = removedList.children.length === 0;
+  }
+
+  // "Restore" puts a removed pre-filled segment back with its mark, without a round trip.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-picker-restore]");
+    if (!button) return;
+    var row = button.closest("[data-picker-row]");
+    var box = row && row.querySelector('[data-picker-mark="' + button.getAttribute("data-picker-restore") + '"]');
+    if (!box) return;
+    event.preventDefault();
+    box.checked = true;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+    box.focus();
+  });
+
   document.addEventListener("change", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("[data-picker-mark]")) return;
@@ -55,6 +88,7 @@
         (nextBox || box).focus();
       }
     }
+    updateBaseRow(picker, row);
     refresh(picker);
   });
 

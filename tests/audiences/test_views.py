@@ -284,20 +284,41 @@ def test_edit_keeps_an_inactive_segment_and_flags_it(marketer_client, email, vip
     assert a.inclusion_segments.count() == 2
 
 
-def test_clone_opens_the_copy_in_the_edit_form(marketer_client, email, vip):
-    a = make_audience(email, name="VIP Customers", include=[vip])
-    response = marketer_client.post(reverse("audiences:clone", args=[email.slug, a.pk]))
-    copy = Audience.objects.get(name="VIP Customers (copy)")
-    assert response["Location"] == reverse("audiences:edit", args=[email.slug, copy.pk])
-    page = marketer_client.get(response["Location"])
-    assert "Cloned into “VIP Customers (copy)”" in page.content.decode()
+def test_clone_opens_a_filled_in_form_and_creates_only_on_save(marketer_client, email, vip, unsub):
+    a = make_audience(email, name="VIP Customers", include=[vip], exclude=[unsub])
+    url = reverse("audiences:clone", args=[email.slug, a.pk])
+    response = marketer_client.get(url)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form["name"].value() == "VIP Customers (copy)"
+    assert form["segments"].value().include_ids == [vip.pk]
+    assert form["segments"].value().exclude_ids == [unsub.pk]
+    html = response.content.decode()
+    assert f'action="{url}"' in html and "Nothing is created until you save it" in html
+    assert Audience.objects.count() == 1  # opening the form (or Cancel) leaves nothing behind
 
-
-def test_clone_needs_post(marketer_client, email, vip):
-    a = make_audience(email, name="A", include=[vip])
-    assert (
-        marketer_client.get(reverse("audiences:clone", args=[email.slug, a.pk])).status_code == 405
+    response = marketer_client.post(
+        url, form_data(name="VIP Customers (copy)", include=[vip], exclude=[unsub])
     )
+    copy = Audience.objects.get(name="VIP Customers (copy)")
+    assert response["Location"] == reverse("audiences:detail", args=[email.slug, copy.pk])
+    assert list(copy.exclusion_segments.all()) == [unsub]
+
+
+def test_clone_keeps_inactive_segments_of_the_original(marketer_client, email, vip, repeat):
+    a = make_audience(email, name="A", include=[vip, repeat])
+    repeat.is_active = False
+    repeat.save()
+    url = reverse("audiences:clone", args=[email.slug, a.pk])
+    assert "picker-inactive" in marketer_client.get(url).content.decode()
+    response = marketer_client.post(url, form_data(name="A (copy)", include=[vip, repeat]))
+    assert response.status_code == 302
+    assert set(Audience.objects.get(name="A (copy)").inclusion_segments.all()) == {vip, repeat}
+
+
+def test_clone_of_another_channel_audience_is_a_404(marketer_client, email, sms, vip):
+    a = make_audience(email, name="A", include=[vip])
+    assert marketer_client.get(reverse("audiences:clone", args=[sms.slug, a.pk])).status_code == 404
 
 
 def test_delete_confirmation_lists_campaigns_then_deletes(marketer_client, email, vip):

@@ -59,16 +59,15 @@ def test_build_clone_adjust_and_delete_an_audience(marketer_page, browser_channe
     )
     expect(page.get_by_text("12,500 contacts")).to_be_visible()
 
-    page.get_by_role("button", name="Clone").click()
-    expect(page.get_by_role("heading", name="Edit audience")).to_be_visible()
-    expect(page.get_by_text("Cloned into “VIP Customers (copy)”")).to_be_visible()
+    page.get_by_role("link", name="Clone").click()
+    expect(page.get_by_role("heading", name="Clone “VIP Customers”")).to_be_visible()
     expect(page.get_by_role("textbox", name="Name")).to_have_value("VIP Customers (copy)")
     # Swap the exclusion: drop Unsubscribed 90d, exclude Bounced instead.
     page.get_by_role("checkbox", name="Exclude Unsubscribed 90d").uncheck()
     search.fill("bounc")
     results.get_by_role("checkbox", name="Exclude Bounced").check()
     page.get_by_role("textbox", name="Name").fill("VIP Customers without bounces")
-    page.get_by_role("button", name="Save audience").click()
+    page.get_by_role("button", name="Create audience").click()
     expect(definition(page)).to_have_text(
         "Contacts in Repeat buyers or VIP, except those in Bounced"
     )

@@ -85,7 +85,9 @@ def test_campaign_from_an_audience_with_ad_hoc_changes(
     assert campaign.status == Campaign.Status.SCHEDULED
 
 
-def test_changing_channel_reloads_audiences_and_drops_segments(marketer_page, browser_channels):
+def test_changing_channel_reloads_audiences_and_sets_segments_aside(
+    marketer_page, browser_channels, accept_dialogs
+):
     page = marketer_page
     email, sms = browser_channels["email"], browser_channels["sms"]
     vip = make_segment(email, name="VIP")
@@ -99,5 +101,6 @@ def test_changing_channel_reloads_audiences_and_drops_segments(marketer_page, br
     expect(page.get_by_label("Audience").locator("option")).to_have_text(
         ["No audience (pick segments by hand)", "SMS Buyers"]
     )
-    expect(page.locator("#messages")).to_contain_text("Removed 1 segment of Email")
+    expect(page.locator("#messages")).to_contain_text("Set aside 1 segment of Email")
+    assert accept_dialogs and "Change the channel?" in accept_dialogs[-1]
     expect(page.locator("[data-picker-selected] [data-picker-row]")).to_have_count(0)

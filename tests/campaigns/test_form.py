@@ -95,13 +95,15 @@ def test_another_audience_replaces_prefilled_but_keeps_own_additions(
     assert picker["exclude"] == []
 
 
-def test_changing_channel_drops_old_segments_with_a_message(marketer_client, email, sms, vip_setup):
+def test_changing_channel_sets_old_segments_aside_with_a_message(
+    marketer_client, email, sms, vip_setup
+):
     seg, audience = vip_setup
     data = form_data(channel="sms", audience=str(audience.pk), loaded_audience=str(audience.pk))
     data["segments-include"] = [seg["VIP"].pk]
     response = marketer_client.post(reverse("campaigns:create"), data)
     html = response.content.decode()
-    assert "Removed 1 segment of Email" in html
+    assert "Set aside 1 segment of Email: an SMS campaign uses SMS segments only." in html
     assert response.context["form"]["segments"].value()["include"] == []
     assert response.context["setup"].channel == sms
     assert not Campaign.objects.exists()

@@ -226,19 +226,32 @@ def test_choosing_another_audience_replaces_the_base(marketer, email, vip_setup)
     assert campaign.audience_snapshot["audience_name"] == "Newsletter readers"
 
 
-def test_duplicate_copies_as_draft_with_numbered_names(marketer, email, vip_setup):
+def test_a_copy_keeps_the_base_it_was_built_on_and_its_inactive_segments(
+    marketer, email, vip_setup
+):
+    from campaigns.selectors import campaign_copy_name
+
     seg, audience = vip_setup
     campaign = create(
         marketer,
         email,
         audience=audience,
-        status=Campaign.Status.SCHEDULED,
-        send_at=timezone.now(),
-        inclusion_ids=ids(seg["VIP"]),
+        inclusion_ids=ids(seg["VIP"], seg["Churn risk"]),
     )
-    first = services.campaign_duplicate(campaign=campaign, user=marketer)
-    second = services.campaign_duplicate(campaign=campaign, user=marketer)
-    assert first.name == "Black Friday (copy)" and second.name == "Black Friday (copy 2)"
-    assert first.status == Campaign.Status.DRAFT
-    assert list(first.inclusion_segments.all()) == [seg["VIP"]]
-    assert first.audience_snapshot == campaign.audience_snapshot
+    assert campaign_copy_name(campaign) == "Black Friday (copy)"
+    # Since then the audience grew and an added segment became inactive.
+    audience.inclusion_segments.add(seg["Newsletter"])
+    seg["Churn risk"].is_active = False
+    seg["Churn risk"].save()
+    copy = create(
+        marketer,
+        email,
+        name=campaign_copy_name(campaign),
+        audience=audience,
+        inclusion_ids=ids(seg["VIP"], seg["Churn risk"]),
+        copy_of=campaign,
+    )
+    assert copy.audience_snapshot == campaign.audience_snapshot
+    assert copy.audience_applied_at == campaign.audience_applied_at
+    assert set(copy.inclusion_segments.all()) == {seg["VIP"], seg["Churn risk"]}
+    assert campaign_copy_name(campaign) == "Black Friday (copy 2)"

@@ -240,12 +240,32 @@ def test_calendar_accepts_bad_months(marketer_client, channels):
         )
 
 
-def test_duplicate_and_delete(marketer_client, marketer, email):
-    campaign = make_campaign(email, name="Spring sale", status=Campaign.Status.SENT)
-    response = marketer_client.post(reverse("campaigns:duplicate", args=[campaign.pk]))
+def test_duplicate_opens_a_filled_in_form_and_creates_on_save(marketer_client, marketer, email):
+    vip = make_segment(email, name="VIP")
+    campaign = make_campaign(
+        email, name="Spring sale", status=Campaign.Status.SENT, notes="Hi", include=[vip]
+    )
+    url = reverse("campaigns:duplicate", args=[campaign.pk])
+    page = marketer_client.get(url)
+    form = page.context["form"]
+    assert form["name"].value() == "Spring sale (copy)"
+    assert form["status"].value() == Campaign.Status.DRAFT
+    assert form["notes"].value() == "Hi"
+    assert form["segments"].value().include_ids == [vip.pk]
+    assert f'action="{url}"' in page.content.decode()
+    assert Campaign.objects.count() == 1  # opening the form (or Cancel) leaves nothing behind
+    data = {
+        "name": "Spring sale (copy)",
+        "channel": "email",
+        "loaded_channel": "email",
+        "status": "draft",
+        "notes": "Hi",
+        "segments-include": [vip.pk],
+    }
+    response = marketer_client.post(url, data)
     copy = Campaign.objects.get(name="Spring sale (copy)")
     assert response["Location"] == reverse("campaigns:detail", args=[copy.pk])
-    assert copy.status == Campaign.Status.DRAFT
+    assert copy.status == Campaign.Status.DRAFT and list(copy.inclusion_segments.all()) == [vip]
     confirm = marketer_client.get(reverse("campaigns:delete", args=[copy.pk]))
     assert "Delete “Spring sale (copy)”?" in confirm.content.decode()
     marketer_client.post(reverse("campaigns:delete", args=[copy.pk]))

@@ -430,3 +430,41 @@ def test_the_client_asks_for_at_most_100_segments_a_report_and_reads_answers_def
     assert answer == {first: fake.size_of(first), object_id("segment", 1): None}
     request = next(r for r in fake.requests if r["path"] == "/api/segment-values-reports")
     assert request["headers"]["revision"] == "2026-07-15"
+
+
+def test_a_count_failed_as_stale_during_its_step_stays_failed(
+    connected, email, fake, clock, monkeypatch
+):
+    klaviyo_segments(email, segments=1, lists=2)
+    run = sizes.size_run_create(channels=[email])
+    real_write = sizes._Step.write
+
+    def write_then_fail_as_stale(step, ids, counted):
+        real_write(step, ids, counted)
+        sizes._finish(run.pk, error=SizeRun.STALE_ERROR, kind="unexpected")
+
+    monkeypatch.setattr(sizes._Step, "write", write_then_fail_as_stale)
+    assert sizes.size_run_step(run_id=run.pk, step=0, now=clock.now) is None
+    run.refresh_from_db()
+    assert run.status == SizeRun.Status.FAILED and run.error == SizeRun.STALE_ERROR
+
+
+def test_with_the_database_queue_each_step_queues_the_next_for_later(
+    connected, email, fake, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from integrations.klaviyo import background
+    from integrations.klaviyo.tasks import klaviyo_sizes_task
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    klaviyo_segments(email, segments=120, lists=0)
+    run = background.sizes_start(channels=[email])
+    first = DBTaskResult.objects.get()
+    assert first.args_kwargs["args"] == [run.pk, 0]
+    # The worker runs it: it counts what is due and queues the next step, 30 s on.
+    assert klaviyo_sizes_task.call(run.pk, 0).startswith("next step at")
+    following = DBTaskResult.objects.exclude(pk=first.pk).get()
+    assert following.args_kwargs["args"] == [run.pk, 1]
+    assert following.run_after - timezone.now() > timedelta(seconds=25)
+    assert klaviyo_sizes_task.call(run.pk, 0) == "done"  # a stale duplicate does nothing

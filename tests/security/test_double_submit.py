@@ -102,9 +102,13 @@ def _forms(s):
             lambda: Audience.objects.filter(name="Loyal fans"),
         ),
         "audience clone": (
-            reverse("audiences:detail", args=["email", audience.pk]),
             reverse("audiences:clone", args=["email", audience.pk]),
-            dict,
+            reverse("audiences:clone", args=["email", audience.pk]),
+            lambda: {
+                "name": "VIP customers (copy)",
+                "estimated_volume": "",
+                "segments-include": [vip.pk],
+            },
             lambda: Audience.objects.exclude(pk=audience.pk),
         ),
         "campaign": (
@@ -125,9 +129,20 @@ def _forms(s):
             lambda: Campaign.objects.filter(name="Black Friday"),
         ),
         "campaign duplicate": (
-            reverse("campaigns:detail", args=[campaign.pk]),
             reverse("campaigns:duplicate", args=[campaign.pk]),
-            dict,
+            reverse("campaigns:duplicate", args=[campaign.pk]),
+            lambda: {
+                "name": "Spring sale (copy)",
+                "channel": "email",
+                "loaded_channel": "email",
+                "audience": "",
+                "loaded_audience": "",
+                "status": "draft",
+                "send_at": "",
+                "notes": "",
+                "link": "",
+                "segments-include": [vip.pk],
+            },
             lambda: Campaign.objects.exclude(pk=campaign.pk),
         ),
         "upload": (

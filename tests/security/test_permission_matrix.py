@@ -92,7 +92,7 @@ EXPECTED: dict[str, dict] = {
     "channels/<slug:channel_slug>/audiences/reach/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/": READ,
     "channels/<slug:channel_slug>/audiences/<int:pk>/edit/": WRITE_FORM,
-    "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_ACTION,
+    "channels/<slug:channel_slug>/audiences/<int:pk>/clone/": WRITE_FORM,
     "channels/<slug:channel_slug>/audiences/<int:pk>/delete/": WRITE_FORM,
     # Campaigns
     "campaigns/": READ,
@@ -101,7 +101,7 @@ EXPECTED: dict[str, dict] = {
     "campaigns/form-checks/": READ,
     "campaigns/<int:pk>/": READ,
     "campaigns/<int:pk>/edit/": WRITE_FORM,
-    "campaigns/<int:pk>/duplicate/": WRITE_ACTION,
+    "campaigns/<int:pk>/duplicate/": WRITE_FORM,
     "campaigns/<int:pk>/reapply/": WRITE_ACTION,
     "campaigns/<int:pk>/delete/": WRITE_FORM,
     # Data: uploads and export

@@ -97,7 +97,7 @@ def test_prefilled_rows_float_to_the_top_and_carry_labels(email, vip, repeat, un
     assert "VIP" in selected and "Unsubscribed 90d" in selected and "Another" not in selected
     assert re.search(rf'class="picker-row picker-base"[^>]*data-segment-id="{vip.pk}"', html)
     assert "from audience" in html and "ad-hoc" in html
-    # The removed one is offered again among the results, marked as removed.
+    # The removed one is listed apart, struck through (picker-removed), to restore in a click.
     assert re.search(rf'class="picker-row picker-removed"[^>]*data-segment-id="{repeat.pk}"', html)
     assert f'name="targeting-base_include" value="{repeat.pk}"' in html
     assert 'data-picker-count="include">1<' in html and 'data-picker-count="exclude">1<' in html

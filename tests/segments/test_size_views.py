@@ -81,10 +81,11 @@ def test_the_segments_tab_and_the_picker_keep_their_query_counts_at_1000_and_500
 ):
     tab = list_url(email, order="-size")
     picker = reverse("audiences:create", args=[email.slug])
+    search = reverse("segments:picker_search", args=[email.slug]) + "?segments-q=seg+0"
     fill(email, 1000)
     marketer_client.get(tab)
     counts = {}
-    for url, headers in [(tab, {}), (tab, htmx_headers), (picker, {})]:
+    for url, headers in [(tab, {}), (tab, htmx_headers), (picker, {}), (search, htmx_headers)]:
         with CaptureQueriesContext(connection) as ctx:
             assert marketer_client.get(url, headers=headers).status_code == 200
         counts[url, bool(headers)] = len(ctx)
@@ -210,3 +211,9 @@ def test_the_admin_takes_a_size_through_the_services(admin_client, email):
     add = reverse("admin:segments_segment_add")
     admin_client.post(add, {**data, "channel": email.pk, "name": "New", "size": "5"})
     assert Segment.objects.get(name="New").size_points.get().size == 5
+
+
+def test_the_segments_table_shows_no_template_comment(marketer_client, email):
+    make_segment(email, name="Row")
+    html = marketer_client.get(list_url(email)).content.decode()
+    assert "{#" not in html and "One row per segment" not in html

@@ -63,3 +63,20 @@ def test_a_fixed_size_for_every_row_and_a_bad_fixed_size_refused(email, tmp_path
         "size=250",
     )
     assert sorted(Segment.objects.values_list("name", "size")) == [("A", 250), ("B", 250)]
+
+
+def test_the_preview_of_changes_counts_and_shows_size_changes(email):
+    from integrations.uploads.importers import ChangePreview
+    from segments.bulk import SegmentRow, segment_bulk_upsert
+
+    Segment.objects.create(channel=email, name="VIP", external_id="V1", size=1200)
+    preview = ChangePreview()
+    segment_bulk_upsert(
+        channel=email,
+        rows=[SegmentRow(name="VIP", external_id="V1", size="1,500")],
+        source=Segment.Source.CSV,
+        dry_run=True,
+        on_outcome=preview.hear,
+    )
+    assert preview.counts["size"] == 1
+    assert preview.rows[0]["changes"] == [["Size", "1,200", "1,500"]]
