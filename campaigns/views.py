@@ -53,6 +53,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     checks = campaign_checks(page.object_list)
     for campaign in page.object_list:
         campaign.colour = colours.get(campaign.channel_id, 0)
+        campaign.klaviyo_state = selectors.campaign_klaviyo_state(campaign)
         campaign.warnings, campaign.reach = checks[campaign.pk].warnings, checks[campaign.pk].reach
         rows.append((campaign, selectors.campaign_changes(campaign).count))
     return render_page(

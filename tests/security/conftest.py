@@ -17,6 +17,7 @@ from history.actor import acting_as, run_actor, user_actor
 from history.record import change_record
 from integrations.klaviyo import services as klaviyo_services
 from integrations.klaviyo.models import (
+    CampaignPush,
     ChannelSyncSetting,
     SizeRun,
     SizeRunChannel,
@@ -144,6 +145,21 @@ def build_world(*, text: str = "") -> World:
     )
     SizeRunChannel.objects.create(run=size_run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
+    # The campaign in Klaviyo, its last update refused there (every text shown on the panel).
+    CampaignPush.objects.create(
+        campaign=world.campaign,
+        marker="[AA-matrix]",
+        state=CampaignPush.State.FAILED,
+        action=CampaignPush.Action.UPDATE,
+        error=text or "Klaviyo says the campaign is Scheduled.",
+        klaviyo_campaign_id=text[:64] or "01MATRIX",
+        klaviyo_status=text[:100] or "Scheduled",
+        sent_name=text[:255] or "Spring sale [AA-matrix]",
+        pushed_at=timezone.now(),
+        pushed_by=world.users["marketer"],
+        estimate_status=CampaignPush.Estimate.FAILED,
+        estimate_error=text[:500] or "Klaviyo cancelled the count.",
+    )
     klaviyo_services.klaviyo_key_save(api_key="pk_matrix_test_key_1234", user=None)
     access = {
         "username": text[:255] or "marketer",

@@ -148,6 +148,11 @@ EXPECTED: dict[str, dict] = {
     "activity/export.csv": expect(
         (LOGIN, LOGIN), (DENIED, NOT_ALLOWED), (DENIED, NOT_ALLOWED), (OK_200, NOT_ALLOWED)
     ),
+    # The campaign page's In Klaviyo panel, and Send / Update in Klaviyo and Refresh.
+    "integrations/klaviyo/campaigns/<int:campaign_id>/": READ,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/send/": WRITE_ACTION,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/update/": WRITE_ACTION,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/refresh/": WRITE_ACTION,
     # Admin pages that are not a model's (the models' pages follow ADMIN_MODEL_PAGES).
     "admin/": ADMIN,
     # A superuser who is logged in already is sent on to the admin's index.
@@ -184,6 +189,8 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/klaviyo/syncrun/add/": ADMIN_REFUSED,
     "admin/klaviyo/sizerun/add/": ADMIN_REFUSED,
     "admin/klaviyo/sizerun/<path:object_id>/change/": ADMIN_READ_ONLY,
+    "admin/klaviyo/campaignpush/add/": ADMIN_REFUSED,
+    "admin/klaviyo/campaignpush/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/uploads/upload/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/add/": ADMIN_REFUSED,
     # Login throttling records: written by django-axes only (deleting an attempt unlocks).
@@ -225,6 +232,7 @@ def concrete_url(route: str, world: World) -> str:
     values: dict[str, Callable[[], object]] = {
         "channel_slug": lambda: "email",
         "run_id": lambda: world.run.pk,
+        "campaign_id": lambda: world.campaign.pk,
         "uidb64": lambda: "MQ",
         "token": lambda: "bad-token",
         "id": lambda: world.users["viewer"].pk,
