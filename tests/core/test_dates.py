@@ -11,8 +11,8 @@ from django.utils import timezone
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # What a template may pass to |date: the shared formats, or machine-readable and calendar
-# parts that are not a date and time shown to a person ("c" for <time datetime>, "Y-m-d" and
-# "Y-m" (and the month's last day, "Y-m-t") in links' query strings, month names).
+# parts that are not a date and time shown to a person ("c" for <time datetime>, "Ymd" to
+# compare days, "Y-m-d", "Y-m" and the month's last day "Y-m-t" in links, month names).
 ALLOWED = {
     "DATETIME_FORMAT",
     "DATE_FORMAT",
@@ -22,6 +22,7 @@ ALLOWED = {
     "Y-m-d",
     "Y-m-t",
     "Y-m",
+    "Ymd",
     "F Y",
 }
 DATE_FILTER = re.compile(r"""\|date:["']([^"']*)["']""")
