@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "access_audience",
+    "history",
     "channels_app",
     "segments",
     "audiences",
@@ -102,6 +103,8 @@ MIDDLEWARE = [
     # Outside LoginRequiredMiddleware so it can turn its redirect into a whole-page one for htmx.
     "access_audience.middleware.HtmxLoginRedirectMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Changes made by a request are recorded as its user's.
+    "history.middleware.HistoryActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "access_audience.middleware.HtmxMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -325,6 +328,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 # Uploaded files stream to disk beside the uploads, refused as soon as they pass the size cap.
 FILE_UPLOAD_HANDLERS = ["integrations.uploads.handlers.CappedUploadHandler"]
+
+# --- History ---------------------------------------------------------------------------------
+# Days of history `manage.py prune_history` keeps; unset keeps it forever.
+HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 0) or None
 
 # --- Logging ---------------------------------------------------------------------------------
 LOGGING = {

@@ -10,6 +10,8 @@ admin.site.index_title = "Administration"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("activity/", views.activity, name="activity"),
+    path("activity/export.csv", views.activity_export, name="activity_export"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("channels/<slug:channel_slug>/segments/", include("segments.urls")),

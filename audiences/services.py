@@ -13,8 +13,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audiences.history import audience_record, audience_state, audience_stored_state
 from audiences.models import Audience
 from channels_app.models import Channel
+from history.models import Change
+from history.selectors import object_change_get
+from history.words import when_and_who
+from segments.history import restore_problems
 from segments.models import Segment
 from segments.selection import segment_ids, segment_selection_check
 from segments.selectors import segments_by_id
@@ -126,6 +131,12 @@ def audience_create(
     _save_name_safely(audience.save)
     audience.inclusion_segments.set(inc)
     audience.exclusion_segments.set(exc)
+    audience_record(
+        audience=audience,
+        action=Change.Action.CREATED,
+        before={},
+        after=audience_state(audience, inc, exc),
+    )
     return audience
 
 
@@ -141,11 +152,34 @@ def audience_update(
     user: AbstractBaseUser | None = None,
 ) -> Audience:
     """Save new values; refuse with AudienceChanged if `version` is no longer the current one."""
+    return _audience_save(
+        audience=audience,
+        name=name,
+        include=include,
+        exclude=exclude,
+        estimated_volume=estimated_volume,
+        version=version,
+        user=user,
+    )
+
+
+def _audience_save(
+    *,
+    audience: Audience,
+    name: str,
+    include: Sequence[Segment | int],
+    exclude: Sequence[Segment | int],
+    estimated_volume: int | None,
+    version: int | None,
+    user: AbstractBaseUser | None,
+    action: str = Change.Action.UPDATED,
+    note: str = "",
+) -> Audience:
     name = _clean_name(name)
     _check_volume(estimated_volume)
     _check_name_free(channel=audience.channel, name=name, exclude_pk=audience.pk)
-    existing = set(audience.inclusion_segments.values_list("pk", flat=True))
-    existing |= set(audience.exclusion_segments.values_list("pk", flat=True))
+    before = audience_stored_state(audience)
+    existing = {item[0] for item in before["inclusions"] + before["exclusions"]}
     inc, exc = audience_check_segments(
         channel=audience.channel, include=include, exclude=exclude, existing_ids=list(existing)
     )
@@ -174,10 +208,64 @@ def audience_update(
     audience.refresh_from_db()
     audience.inclusion_segments.set(inc)
     audience.exclusion_segments.set(exc)
+    audience_record(
+        audience=audience,
+        action=action,
+        before=before,
+        after=audience_state(audience, inc, exc),
+        note=note,
+    )
     return audience
+
+
+@transaction.atomic
+def audience_restore(
+    *,
+    audience: Audience,
+    change_id: int,
+    version: int | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Audience:
+    """Put the audience's inclusions and exclusions back as they were after an earlier save
+    (a new save, recorded as a restore). Name and estimated volume stay as they are.
+
+    Raises ValidationError naming the segments that no longer exist, are inactive or belong to
+    another channel (nothing is saved), and AudienceChanged when `version` is not current.
+    """
+    try:
+        change = object_change_get(
+            object_type=Change.ObjectType.AUDIENCE, object_id=audience.pk, pk=change_id
+        )
+    except Change.DoesNotExist:
+        raise ValidationError("This audience has no such save to restore.") from None
+    state = change.state or {}
+    inclusions, exclusions = state.get("inclusions", []), state.get("exclusions", [])
+    if problems := restore_problems(
+        channel_id=audience.channel_id,
+        channel_name=audience.channel.name,
+        items=inclusions + exclusions,
+    ):
+        raise ValidationError(f"This version cannot be restored: {' '.join(problems)}")
+    return _audience_save(
+        audience=audience,
+        name=audience.name,
+        include=[item[0] for item in inclusions],
+        exclude=[item[0] for item in exclusions],
+        estimated_volume=audience.estimated_volume,
+        version=audience.version if version is None else version,
+        user=user,
+        action=Change.Action.RESTORED,
+        note=f"Restored the targeting saved {when_and_who(change)}.",
+    )
 
 
 @transaction.atomic
 def audience_delete(*, audience: Audience) -> None:
     """Delete an audience. Campaigns that used it keep their own targeting and snapshot."""
+    audience_record(
+        audience=audience,
+        action=Change.Action.DELETED,
+        before=audience_stored_state(audience),
+        after={},
+    )
     audience.delete()

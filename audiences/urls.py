@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.audience_edit, name="edit"),
     path("<int:pk>/clone/", views.audience_clone, name="clone"),
     path("<int:pk>/delete/", views.audience_delete, name="delete"),
+    path("<int:pk>/history/", views.audience_history, name="history"),
+    path("<int:pk>/history/restore/", views.audience_restore, name="restore"),
 ]

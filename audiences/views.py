@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
@@ -13,6 +14,7 @@ from audiences import selectors, services
 from audiences.forms import AudienceForm
 from audiences.models import Audience
 from channels_app.models import Channel
+from history.pages import object_history_context
 from segments.picker import PickerInput, picker_search_requested
 from segments.reach import segment_reach
 
@@ -189,3 +191,48 @@ def audience_delete(request: HttpRequest, channel_slug: str, pk: int) -> HttpRes
         messages.success(request, f"Audience “{name}” deleted.")
         return redirect("audiences:list", channel.slug)
     return render(request, "audiences/delete.html", {"channel": channel, "audience": audience})
+
+
+@require_GET
+@permission_required("audiences.view_audience", raise_exception=True)
+@vary_on_headers("HX-Request")
+def audience_history(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = _channel(channel_slug)
+    audience = Audience.objects.filter(channel=channel, pk=pk).first()
+    context = object_history_context(
+        request, object_type="audience", object_id=pk, channel_id=channel.pk, exists=bool(audience)
+    )
+    context.update(
+        channel=channel,
+        object_label=f"{channel.name} audience",
+        back_url=_list_url(channel),
+        back_label=f"{channel.name} audiences",
+    )
+    if audience is not None:
+        context.update(object_name=audience.name, detail_url=_detail_url(channel, audience))
+        context["current_version"] = audience.version
+        if request.user.has_perm("audiences.change_audience"):
+            context["restore_url"] = reverse("audiences:restore", args=[channel.slug, pk])
+    return render_page(request, "history/object.html", context, partial="history-entries")
+
+
+@require_POST
+@permission_required("audiences.change_audience", raise_exception=True)
+def audience_restore(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = _channel(channel_slug)
+    audience = _audience(channel, pk)
+    version = request.POST.get("version", "")
+    try:
+        services.audience_restore(
+            audience=audience,
+            change_id=int(request.POST.get("change", "") or 0),
+            version=int(version) if version.isdigit() else None,
+            user=request.user,
+        )
+    except services.AudienceChanged:
+        messages.error(request, "Someone saved this audience meanwhile: nothing was restored.")
+    except (ValidationError, ValueError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", ["Choose a save to restore."])))
+    else:
+        messages.success(request, f"Restored the targeting of “{audience.name}”.")
+    return redirect("audiences:history", channel.slug, pk)

@@ -87,3 +87,11 @@ class CampaignAdmin(admin.ModelAdmin):
         # The service already saved the segments; only inline formsets (none today) remain.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        # Through the service, so the deletion is in the campaign's history.
+        services.campaign_delete(campaign=obj)
+
+    def delete_queryset(self, request, queryset):
+        for campaign in queryset.order_by("pk"):
+            services.campaign_delete(campaign=campaign)

@@ -13,7 +13,7 @@ from access_audience.text import with_article
 from audiences.models import Audience
 from campaigns import services
 from campaigns.models import Campaign
-from campaigns.selectors import audience_choices
+from campaigns.selectors import KLAVIYO_FILTERS, audience_choices
 from campaigns.services import audience_definition
 from campaigns.targeting import Changes, Definition, apply_changes, changes
 from channels_app.models import Channel
@@ -36,6 +36,11 @@ class CampaignFilterForm(forms.Form):
     date_to = params.BoundedDateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
+    klaviyo = forms.ChoiceField(
+        required=False,
+        label="Klaviyo",
+        choices=[("", "In Klaviyo or not"), *KLAVIYO_FILTERS.items()],
+    )
 
     def __init__(self, data, *, channels: list[Channel]):
         super().__init__(data)
@@ -52,6 +57,7 @@ class CampaignFilterForm(forms.Form):
             "status": data.get("status") or "",
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
+            "klaviyo": data.get("klaviyo") or "",
         }
 
 

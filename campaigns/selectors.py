@@ -2,12 +2,20 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audiences.models import Audience
 from campaigns.models import Campaign
-from campaigns.targeting import Changes, Definition, changes
+from campaigns.targeting import (
+    FINGERPRINT_MODULUS,
+    FINGERPRINT_MULTIPLIER,
+    Changes,
+    Definition,
+    changes,
+    targeting_fingerprint,
+)
 from channels_app.models import Channel
 from segments.models import Segment
 
@@ -21,9 +29,10 @@ def campaign_list(
     status: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
+    klaviyo: str = "",
 ) -> QuerySet[Campaign]:
     """Campaigns by send time (unscheduled last), with what the list shows prefetched."""
-    qs = Campaign.objects.select_related("channel", "audience").prefetch_related(
+    qs = Campaign.objects.select_related("channel", "audience", "klaviyo_push").prefetch_related(
         Prefetch("inclusion_segments", queryset=_ID_ONLY),
         Prefetch("exclusion_segments", queryset=_ID_ONLY),
     )
@@ -37,7 +46,77 @@ def campaign_list(
         qs = qs.filter(send_at__gte=_day_start(date_from))
     if date_to:
         qs = qs.filter(send_at__lt=_day_start(date_to + timedelta(days=1)))
+    if klaviyo:
+        qs = campaign_filter_klaviyo(qs, klaviyo)
     return qs.order_by(F("send_at").asc(nulls_last=True), "pk")
+
+
+# The list's Klaviyo filter. The push lives above campaigns: it is reached only through its
+# reverse relation (`klaviyo_push`), never imported.
+KLAVIYO_FILTERS = {
+    "in": "In Klaviyo, in step",
+    "not": "Not in Klaviyo yet",
+    "out": "Out of step with Klaviyo",
+}
+
+
+def _fingerprint(through) -> Coalesce:
+    """The SQL twin of targeting.targeting_fingerprint over one of the campaign's sides."""
+    scrambled = (F("segment_id") * FINGERPRINT_MULTIPLIER) % FINGERPRINT_MODULUS + 1
+    summed = (
+        through.objects.filter(campaign_id=OuterRef("pk"))
+        .values("campaign_id")
+        .annotate(fp=Sum(scrambled))
+        .values("fp")
+    )
+    return Coalesce(Subquery(summed), Value(0))
+
+
+def campaigns_with_fingerprints(qs: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """Annotate `inclusion_fp` and `exclusion_fp`: the targeting as it is now."""
+    return qs.annotate(
+        inclusion_fp=_fingerprint(Campaign.inclusion_segments.through),
+        exclusion_fp=_fingerprint(Campaign.exclusion_segments.through),
+    )
+
+
+def campaign_filter_klaviyo(qs: QuerySet[Campaign], value: str) -> QuerySet[Campaign]:
+    """in: sent to Klaviyo and its targeting unchanged since; not: never sent (or deleted
+    there); out: sent, but the targeting here changed since."""
+    if value not in KLAVIYO_FILTERS:
+        return qs
+    there = Q(
+        klaviyo_push__klaviyo_campaign_id__gt="",
+        klaviyo_push__klaviyo_deleted_at=None,
+        klaviyo_push__pushed_at__isnull=False,
+    )
+    if value == "not":
+        return qs.exclude(there)
+    qs = campaigns_with_fingerprints(qs.filter(there))
+    same = Q(
+        klaviyo_push__inclusion_fingerprint=F("inclusion_fp"),
+        klaviyo_push__exclusion_fingerprint=F("exclusion_fp"),
+    )
+    return qs.filter(same) if value == "in" else qs.exclude(same)
+
+
+def campaign_klaviyo_state(campaign: Campaign) -> str:
+    """ "in" (in Klaviyo, in step), "out" (in Klaviyo, targeting changed since) or "" (not
+    there), from the push joined by campaign_list and the prefetched segments: no query."""
+    pushed = getattr(campaign, "klaviyo_push", None)
+    if (
+        pushed is None
+        or not pushed.klaviyo_campaign_id
+        or pushed.klaviyo_deleted_at is not None
+        or pushed.pushed_at is None
+    ):
+        return ""
+    same = pushed.inclusion_fingerprint == targeting_fingerprint(
+        s.pk for s in campaign.inclusion_segments.all()
+    ) and pushed.exclusion_fingerprint == targeting_fingerprint(
+        s.pk for s in campaign.exclusion_segments.all()
+    )
+    return "in" if same else "out"
 
 
 def _day_start(day: date) -> datetime:

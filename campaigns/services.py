@@ -8,9 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from audiences.models import Audience
+from campaigns.history import campaign_record, campaign_stored_state
 from campaigns.models import Campaign
 from campaigns.targeting import Definition, reapply
 from channels_app.models import Channel
+from history.models import Change
+from history.selectors import object_change_get
+from history.words import when_and_who
+from segments.history import restore_problems
 from segments.selection import segment_selection_check
 from segments.selectors import segments_by_id
 from segments.validators import validate_http_url
@@ -193,6 +198,12 @@ def campaign_create(
     )
     campaign.inclusion_segments.set(inclusion)
     campaign.exclusion_segments.set(exclusion)
+    campaign_record(
+        campaign=campaign,
+        action=Change.Action.CREATED,
+        before={},
+        after=campaign_stored_state(campaign),
+    )
     return campaign
 
 
@@ -224,7 +235,41 @@ def campaign_update(
     exclusion_ids: Iterable[int],
 ) -> Campaign:
     """Save the campaign form. A newly chosen audience becomes the new base."""
+    return _campaign_save(
+        campaign=campaign,
+        user=user,
+        expected_version=expected_version,
+        channel=channel,
+        name=name,
+        status=status,
+        send_at=send_at,
+        notes=notes,
+        link=link,
+        audience=audience,
+        inclusion_ids=inclusion_ids,
+        exclusion_ids=exclusion_ids,
+    )
+
+
+def _campaign_save(
+    *,
+    campaign: Campaign,
+    user,
+    expected_version: int | None,
+    channel: Channel,
+    name: str,
+    status: str,
+    send_at: datetime | None,
+    notes: str,
+    link: str,
+    audience: Audience | None,
+    inclusion_ids: Iterable[int],
+    exclusion_ids: Iterable[int],
+    action: str = Change.Action.UPDATED,
+    note: str = "",
+) -> Campaign:
     current = _locked(campaign, expected_version)
+    before = campaign_stored_state(current)
     inclusion, exclusion = set(inclusion_ids), set(exclusion_ids)
     snapshot = current.audience_snapshot or {}
     applied_at = current.audience_applied_at
@@ -257,7 +302,57 @@ def campaign_update(
     current.save()
     current.inclusion_segments.set(inclusion)
     current.exclusion_segments.set(exclusion)
+    campaign_record(
+        campaign=current,
+        action=action,
+        before=before,
+        after=campaign_stored_state(current),
+        note=note,
+    )
     return current
+
+
+@transaction.atomic
+def campaign_restore(
+    *, campaign: Campaign, change_id: int, user, expected_version: int | None
+) -> Campaign:
+    """Put the campaign's inclusions and exclusions back as they were after an earlier save (a
+    new save, recorded as a restore); everything else, its base audience too, stays.
+
+    Raises ValidationError naming the segments that no longer exist, are inactive or belong to
+    another channel than the campaign's now (nothing is saved), and CampaignChangedMeanwhile.
+    """
+    try:
+        change = object_change_get(
+            object_type=Change.ObjectType.CAMPAIGN, object_id=campaign.pk, pk=change_id
+        )
+    except Change.DoesNotExist:
+        raise ValidationError("This campaign has no such save to restore.") from None
+    current = _locked(campaign, expected_version)
+    state = change.state or {}
+    inclusions, exclusions = state.get("inclusions", []), state.get("exclusions", [])
+    if problems := restore_problems(
+        channel_id=current.channel_id,
+        channel_name=current.channel.name,
+        items=inclusions + exclusions,
+    ):
+        raise ValidationError(f"This version cannot be restored: {' '.join(problems)}")
+    return _campaign_save(
+        campaign=current,
+        user=user,
+        expected_version=current.version,
+        channel=current.channel,
+        name=current.name,
+        status=current.status,
+        send_at=current.send_at,
+        notes=current.notes,
+        link=current.link,
+        audience=current.audience,
+        inclusion_ids=[item[0] for item in inclusions],
+        exclusion_ids=[item[0] for item in exclusions],
+        action=Change.Action.RESTORED,
+        note=f"Restored the targeting saved {when_and_who(change)}.",
+    )
 
 
 @transaction.atomic
@@ -267,6 +362,7 @@ def campaign_reapply_audience(
     """Take the audience's current definition as the new base, keeping the campaign's own
     additions and removals."""
     current = _locked(campaign, expected_version)
+    before = campaign_stored_state(current)
     audience = current.audience
     if audience is None:
         raise ValidationError("This campaign has no audience to re-apply.")
@@ -285,9 +381,22 @@ def campaign_reapply_audience(
     current.save()
     current.inclusion_segments.set(target.inclusion)
     current.exclusion_segments.set(target.exclusion)
+    campaign_record(
+        campaign=current,
+        action=Change.Action.UPDATED,
+        before=before,
+        after=campaign_stored_state(current),
+        note=f"Re-applied the current audience “{audience.name}”.",
+    )
     return current
 
 
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign) -> None:
+    campaign_record(
+        campaign=campaign,
+        action=Change.Action.DELETED,
+        before=campaign_stored_state(campaign),
+        after={},
+    )
     campaign.delete()

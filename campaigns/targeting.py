@@ -68,3 +68,14 @@ def apply_changes(base: Definition, delta: Changes) -> Definition:
 def reapply(old_base: Definition, new_base: Definition, final: Definition) -> Definition:
     """Move a campaign onto a new base, keeping its own additions and removals."""
     return apply_changes(new_base, changes(old_base, final))
+
+
+# A targeting fingerprint: the sum of a scrambled value of each segment id, so that equal sets
+# of segments give equal numbers; the same arithmetic runs in SQL (selectors) for the list.
+FINGERPRINT_MULTIPLIER = 2_654_435_761
+FINGERPRINT_MODULUS = 4_294_967_291
+
+
+def targeting_fingerprint(segment_ids) -> int:
+    """One side's (inclusions' or exclusions') fingerprint; 0 for no segments."""
+    return sum((pk * FINGERPRINT_MULTIPLIER) % FINGERPRINT_MODULUS + 1 for pk in set(segment_ids))

@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:pk>/duplicate/", views.campaign_duplicate, name="duplicate"),
     path("<int:pk>/reapply/", views.campaign_reapply, name="reapply"),
     path("<int:pk>/delete/", views.campaign_delete, name="delete"),
+    path("<int:pk>/history/", views.campaign_history, name="history"),
+    path("<int:pk>/history/restore/", views.campaign_restore, name="restore"),
 ]

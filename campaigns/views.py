@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
@@ -26,6 +27,7 @@ from campaigns.warnings import (
 )
 from channels_app.models import Channel
 from channels_app.selectors import channel_colours, channels_for_request
+from history.pages import object_history_context
 from segments.picker import PickerInput, picker_search_requested
 
 
@@ -51,6 +53,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     checks = campaign_checks(page.object_list)
     for campaign in page.object_list:
         campaign.colour = colours.get(campaign.channel_id, 0)
+        campaign.klaviyo_state = selectors.campaign_klaviyo_state(campaign)
         campaign.warnings, campaign.reach = checks[campaign.pk].warnings, checks[campaign.pk].reach
         rows.append((campaign, selectors.campaign_changes(campaign).count))
     return render_page(
@@ -380,3 +383,42 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Campaign “{saved.name}” saved.")
             return redirect("campaigns:detail", pk=saved.pk)
     return _form_page(request, setup=setup, form=form, campaign=campaign, conflict=conflict)
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
+@vary_on_headers("HX-Request")
+def campaign_history(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = Campaign.objects.filter(pk=pk).first()
+    context = object_history_context(
+        request, object_type="campaign", object_id=pk, channel_id=None, exists=bool(campaign)
+    )
+    context.update(object_label="Campaign", back_url=reverse("campaigns:list"))
+    context["back_label"] = "Campaigns"
+    if campaign is not None:
+        context.update(object_name=campaign.name, current_version=campaign.version)
+        context["detail_url"] = reverse("campaigns:detail", args=[pk])
+        if request.user.has_perm("campaigns.change_campaign"):
+            context["restore_url"] = reverse("campaigns:restore", args=[pk])
+    return render_page(request, "history/object.html", context, partial="history-entries")
+
+
+@require_POST
+@permission_required("campaigns.change_campaign", raise_exception=True)
+def campaign_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    version = request.POST.get("version", "")
+    try:
+        services.campaign_restore(
+            campaign=campaign,
+            change_id=int(request.POST.get("change", "") or 0),
+            expected_version=int(version) if version.isdigit() else None,
+            user=request.user,
+        )
+    except services.CampaignChangedMeanwhile:
+        messages.error(request, "Someone saved this campaign meanwhile: nothing was restored.")
+    except (ValidationError, ValueError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", ["Choose a save to restore."])))
+    else:
+        messages.success(request, f"Restored the targeting of “{campaign.name}”.")
+    return redirect("campaigns:history", pk)

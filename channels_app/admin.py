@@ -14,12 +14,13 @@ class ChannelAdmin(admin.ModelAdmin):
         "name",
         "slug",
         "position",
+        "klaviyo_message_type",
         "quiet_window_hours",
         "segment_count",
         "audience_count",
         "campaign_count",
     ]
-    list_editable = ["position", "quiet_window_hours"]
+    list_editable = ["position", "klaviyo_message_type", "quiet_window_hours"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     actions = None  # no bulk delete: each deletion is checked on its own

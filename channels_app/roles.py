@@ -20,6 +20,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audiences.view_audience",
         "campaigns.view_campaign",
         "klaviyo.view_syncrun",
+        "klaviyo.view_campaignpush",
         "uploads.view_upload",
     ],
     MARKETER: [
@@ -31,6 +32,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         "klaviyo.view_syncrun",
         "klaviyo.add_syncrun",
+        "klaviyo.view_campaignpush",
+        "klaviyo.add_campaignpush",
         "uploads.view_upload",
         "uploads.add_upload",
     ],

@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel
+from segments.history import BulkHistory
 from segments.models import Segment, SegmentSizePoint
 from segments.validators import link_problem
 
@@ -56,6 +57,8 @@ TABLE = Segment._meta.db_table
 # Both databases quote names the same way; only this model's own table name is interpolated.
 QUOTED_TABLE = f'"{TABLE}"'
 FTS_INSERT_TRIGGER = "segments_segment_fts_insert"
+# The fields a row may change on an existing segment, in the order of the lookups' values.
+CHANGE_FIELDS = ("name", "link", "is_active", "kind")
 
 # -- sizes -------------------------------------------------------------------------------------
 # More contacts than any audience has: a figure above it is a mistake (a phone number, an ID).
@@ -472,6 +475,7 @@ class _Upsert:
         self.changes_table_ready = False
         self.sizes_table_ready = False
         self.created_sizes = False  # a new segment came with a size: its history point is due
+        self.history: BulkHistory | None = None
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -486,6 +490,8 @@ class _Upsert:
         self.adapt = connection.ops.adapt_datetimefield_value
         self.channel_id = self.channel.pk
         self.db_now = self.adapt(self.now)
+        if self.write:
+            self.history = BulkHistory(channel_id=self.channel_id, db_now=self.db_now)
         for batch in _batches(rows, batch_size):
             self._batch(batch)
             if on_batch:
@@ -545,6 +551,7 @@ class _Upsert:
             if self.keep_inactive and not active:
                 result.skipped_inactive += 1
                 self._tell(row, Outcome.SKIPPED_INACTIVE)
+                self._heard(pk, name, Outcome.SKIPPED_INACTIVE)
                 continue
             if self.skip_existing:
                 result.skipped += 1
@@ -569,25 +576,41 @@ class _Upsert:
             if new == old and not back and not size_new:
                 result.unchanged += 1
                 self._tell(row, Outcome.UNCHANGED)
+                self._heard(pk, name, Outcome.UNCHANGED)
                 continue
             result.updated += 1
             if new != old or back:
                 updates.append((pk, *new))
-            if self.on_outcome:
+            if self.on_outcome or self.history:
                 changes = {
-                    f: (o, n)
-                    for f, o, n in zip(("name", "link", "is_active", "kind"), old, new, strict=True)
-                    if o != n
+                    f: (o, n) for f, o, n in zip(CHANGE_FIELDS, old, new, strict=True) if o != n
                 }
                 if back:
                     changes["klaviyo_missing_since"] = (missing, None)
                 if size_new:
                     changes["size"] = (size, size_write[1])
-                self.on_outcome(row, Outcome.UPDATED, changes)
-        if self.write and (creates or updates) and (self.skip_invalid or not result.invalid):
-            write_batch(self, creates, updates)
+                if self.on_outcome:
+                    self.on_outcome(row, Outcome.UPDATED, changes)
+                self._heard(pk, row.name, Outcome.UPDATED, changes)
+        if self.write and (self.skip_invalid or not result.invalid):
+            self._write_with_history(creates, updates)
         if self.write and sizes and (self.skip_invalid or not result.invalid):
             self.write_sizes(sizes)
+
+    # -- history (segments.history) ------------------------------------------------------
+
+    def _heard(self, pk: int, name: str, outcome: Outcome, changes: dict | None = None) -> None:
+        if self.history:
+            self.history.heard(pk, name, outcome.value, changes)
+
+    def _write_with_history(self, creates: list[tuple], updates: list[tuple]) -> None:
+        """Write the batch and its history entries, in the run's transaction."""
+        if self.history:
+            self.history.before_write(creates)
+        if creates or updates:
+            write_batch(self, creates, updates)
+        if self.history:
+            self.history.after_write(creates)
 
     def _size_write(self, row, pk, size, size_source, klaviyo) -> tuple | None:
         """(pk, size, counted at, source, is the figure new) for the row's size, or None when
@@ -937,8 +960,9 @@ class _Upsert:
             self.result.marked_missing += len(missing)
             return
         # Re-checked in the UPDATE: a user may have made one inactive meanwhile.
+        pks = [pk for pk, _name, _ext in missing]
         self.result.marked_missing += Segment.objects.filter(
-            pk__in=[pk for pk, _name, _ext in missing],
+            pk__in=pks,
             is_active=True,
             klaviyo_missing_since__isnull=True,
         ).update(
@@ -949,6 +973,8 @@ class _Upsert:
             size_counted_at=None,
             size_source="",
         )
+        if self.history:
+            self.history.marked_missing(pks)
 
 
 def segment_size_write(

@@ -12,7 +12,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from channels_app.models import Channel
+from history.models import Change
+from history.record import diff
 from segments.bulk import SegmentRow, segment_bulk_upsert, segment_size_write
+from segments.history import segment_record, segment_values, segments_record_active
 from segments.models import Segment
 from segments.selectors import SegmentUsage, segment_usage
 
@@ -103,6 +106,9 @@ def segment_create(
         raise SegmentIdTaken(_existing_with_id(channel, fields["external_id"])) from None
     if size is not None:
         _typed_size(segment, size)
+    segment_record(
+        segment=segment, action=Change.Action.CREATED, changes=diff({}, segment_values(segment))
+    )
     return segment
 
 
@@ -143,6 +149,7 @@ def segment_update(
     if existing := _existing_with_id(segment.channel, fields["external_id"], segment.pk):
         raise SegmentIdTaken(existing)
     now = timezone.now()
+    before = Segment.objects.filter(pk=segment.pk).values("name", "size", *fields).first() or {}
     try:
         with transaction.atomic():
             updated = Segment.objects.filter(pk=segment.pk).update(updated_at=now, **fields)
@@ -157,6 +164,8 @@ def segment_update(
     segment.updated_at = now
     if size is not KEEP_SIZE:
         _typed_size(segment, size)
+    after = {**fields, "size": segment.size if size is not KEEP_SIZE else before.get("size")}
+    segment_record(segment=segment, action=Change.Action.UPDATED, changes=diff(before, after))
     return segment
 
 
@@ -168,9 +177,17 @@ def segment_set_active(*, segment: Segment, is_active: bool) -> Segment:
     overrides nor re-adds them. Raises SegmentGone when it was deleted meanwhile.
     """
     now = timezone.now()
+    before = Segment.objects.filter(pk=segment.pk).values("is_active", "name").first()
     updated = Segment.objects.filter(pk=segment.pk).update(is_active=is_active, updated_at=now)
-    if not updated:
+    if not updated or before is None:
         raise SegmentGone()
+    if before["is_active"] != is_active:
+        segment_record(
+            segment=segment,
+            name=before["name"],
+            action=Change.Action.UPDATED,
+            changes={"is_active": [before["is_active"], is_active]},
+        )
     segment.is_active = is_active
     segment.updated_at = now
     return segment
@@ -179,11 +196,17 @@ def segment_set_active(*, segment: Segment, is_active: bool) -> Segment:
 @transaction.atomic
 def segment_bulk_set_active(*, segments: QuerySet[Segment], is_active: bool) -> int:
     """Make every segment of the queryset active or inactive; returns how many changed."""
-    return (
-        segments.order_by()
-        .exclude(is_active=is_active)
-        .update(is_active=is_active, updated_at=timezone.now())
+    changing = list(
+        segments.order_by().exclude(is_active=is_active).values_list("pk", "name", "channel_id")
     )
+    changed = 0
+    for start in range(0, len(changing), 5000):
+        chunk = changing[start : start + 5000]
+        changed += Segment.objects.filter(pk__in=[pk for pk, _n, _c in chunk]).update(
+            is_active=is_active, updated_at=timezone.now()
+        )
+        segments_record_active(chunk, is_active=is_active)
+    return changed
 
 
 def segment_copy_to_channel(*, segments: QuerySet[Segment], target: Channel) -> CopyResult:
@@ -237,6 +260,9 @@ def segment_delete(*, segment: Segment) -> None:
     usage = segment_usage(segment=locked)
     if usage.in_use:
         raise SegmentInUse(usage)
+    segment_record(
+        segment=locked, action=Change.Action.DELETED, changes=diff(segment_values(locked), {})
+    )
     locked.delete()
 
 

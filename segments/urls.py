@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.segment_edit, name="edit"),
     path("<int:pk>/active/", views.segment_set_active_view, name="set_active"),
     path("<int:pk>/delete/", views.segment_delete_view, name="delete"),
+    path("<int:pk>/history/", views.segment_history, name="history"),
 ]

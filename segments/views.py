@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from access_audience.htmx import render_page
 from access_audience.pagination import paginate
@@ -17,6 +18,7 @@ from access_audience.params import clean_search
 from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
+from history.pages import object_history_context
 from segments.forms import BulkForm, SegmentForm
 from segments.models import Segment
 from segments.selectors import (
@@ -357,3 +359,24 @@ def segment_delete_view(request: HttpRequest, channel_slug: str, pk: int) -> Htt
         **_permissions(request),
     }
     return render(request, "segments/delete.html", context)
+
+
+@require_GET
+@permission_required("segments.view_segment", raise_exception=True)
+@vary_on_headers("HX-Request")
+def segment_history(request: HttpRequest, channel_slug: str, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, slug=channel_slug)
+    segment = Segment.objects.filter(channel=channel, pk=pk).first()
+    context = object_history_context(
+        request, object_type="segment", object_id=pk, channel_id=channel.pk, exists=bool(segment)
+    )
+    context.update(
+        channel=channel,
+        object_label=f"{channel.name} segment",
+        back_url=reverse("segments:list", args=[channel.slug]),
+        back_label=f"{channel.name} segments",
+    )
+    if segment is not None:
+        context["object_name"] = segment.name
+        context["detail_url"] = reverse("segments:detail", args=[channel.slug, pk])
+    return render_page(request, "history/object.html", context, partial="history-entries")

@@ -13,6 +13,8 @@ from channels_app.roles import MARKETER, VIEWER, sync_roles
 _seq = itertools.count(1)
 
 DEFAULT_CHANNELS = [("email", "Email", 10), ("sms", "SMS", 20), ("meta", "Meta", 30)]
+# The Klaviyo message type the data migration gives each default channel.
+DEFAULT_MESSAGE_TYPES = {"email": "email", "sms": "sms", "meta": "none"}
 # As the data migration channels_app 0004 sets them.
 QUIET_WINDOWS = {"email": 16, "sms": 24, "meta": 16}
 PASSWORD = "correct horse battery staple"
@@ -23,7 +25,12 @@ def ensure_default_channels() -> dict[str, Channel]:
     return {
         slug: Channel.objects.get_or_create(
             slug=slug,
-            defaults={"name": name, "position": pos, "quiet_window_hours": QUIET_WINDOWS[slug]},
+            defaults={
+                "name": name,
+                "position": pos,
+                "klaviyo_message_type": DEFAULT_MESSAGE_TYPES[slug],
+                "quiet_window_hours": QUIET_WINDOWS[slug],
+            },
         )[0]
         for slug, name, pos in DEFAULT_CHANNELS
     }

@@ -17,7 +17,9 @@ most 10, 400 above), honours sparse fieldsets and can be told to misbehave:
     fake.rate_limit(limit=5, window=1.0)           # enforced fixed window with RateLimit-* headers
 
 A fault may be limited to one endpoint (`kind="segment"` or `"list"`) and start after some
-successful pages (`after=3`).
+successful pages (`after=3`). Campaigns (create, get, find, patch while Draft, statuses,
+deletion, the recipient estimate) and their own faults (`kind="campaign"`, `op=...`) are
+described in FakeCampaigns.
 
 Member counts (sizes): `POST /api/segment-values-reports` (at most 100 ids; limits 1/s, 2/min
 and a daily cap) and `GET /api/lists/{id}?additional-fields[list]=profile_count` (1/s, 15/min;
@@ -50,6 +52,7 @@ DEFAULT_KEY = "pk_fake_0123456789abcdef0123456789ab"
 REVISION = "2026-07-15"
 PATHS = {"/api/segments": "segment", "/api/lists": "list"}
 SCOPES = {"segment": "segments:read", "list": "lists:read"}
+CAMPAIGN_SCOPES = {"campaigns:read", "campaigns:write"}
 ALL_FIELDS = {
     "segment": [
         "name",
@@ -76,6 +79,14 @@ FAULTS = {
     "cursor_loop",
     "repeat_item",
     "foreign_next",
+    # Campaign endpoints only (kind="campaign", optionally op="create"|"get"|"find"|"patch"|
+    # "estimate_start"|"estimate_job"|"estimate"):
+    "400",  # a validation error with a detail and a pointer
+    "401",
+    "403",  # permission_denied for the endpoint's scope
+    "404",
+    "409",
+    "timeout_after_create",  # creates the campaign, then answers after `seconds`
 }
 
 
@@ -98,7 +109,334 @@ class Fault:
     params: dict
 
 
-class FakeKlaviyo:
+# -- campaigns (the push) ---------------------------------------------------------------------
+
+CAMPAIGN_STATUSES = {
+    "Draft",
+    "Scheduled",
+    "Sending",
+    "Sent",
+    "Cancelled",
+    "Adding Recipients",
+    "Preparing to schedule",
+    "Preparing to send",
+    "Queued without Recipients",
+    "Sending Segments",
+    "Variations Sent",
+    "Unknown",
+}
+MAX_CAMPAIGN_AUDIENCES = 15  # lists and segments per side, as Klaviyo's help centre says
+_CONTAINS = re.compile(r"contains\(name,['\"]([^'\"]*)['\"]\)")
+_CHANNEL = re.compile(r"equals\(messages\.channel,['\"](\w+)['\"]\)")
+
+
+class FakeCampaigns:
+    """Campaigns for FakeKlaviyo: create, get, find by name, patch the audiences of a Draft,
+    statuses, deletion and the recipient estimation job.
+
+        fake.campaign_set_status(campaign_id, "Scheduled")   # as if scheduled in Klaviyo
+        fake.campaign_delete(campaign_id)                     # as if deleted in Klaviyo
+        fake.recipients["S00001"] = 48_000                    # members counted per list/segment
+        fake.estimate_polls = 2                               # job polls before "complete"
+        fake.fault("500", kind="campaign", op="create")       # faults for campaign calls only
+    """
+
+    def _init_campaigns(self) -> None:
+        self.campaigns: dict[str, dict] = {}
+        self.recipients: dict[str, int] = {}
+        self.estimate_polls = 1
+        self.estimate_jobs: dict[str, dict] = {}
+        self._campaign_seq = 0
+
+    # -- control
+
+    def campaign_set_status(self, campaign_id: str, status: str) -> None:
+        if status not in CAMPAIGN_STATUSES and not status.startswith("Cancelled"):
+            raise ValueError(f"Unknown campaign status {status!r}")
+        self.campaigns[campaign_id]["status"] = status
+
+    def campaign_delete(self, campaign_id: str) -> None:
+        self.campaigns.pop(campaign_id, None)
+        self.estimate_jobs.pop(campaign_id, None)
+
+    def campaign_requests(self, method: str | None = None) -> list[dict]:
+        return [
+            r
+            for r in self.requests
+            if r["path"].startswith("/api/campaign") and method in (None, r.get("method"))
+        ]
+
+    # -- serving
+
+    def _campaign_resource(self, campaign_id: str) -> dict:
+        c = self.campaigns[campaign_id]
+        return {
+            "type": "campaign",
+            "id": campaign_id,
+            "attributes": {
+                "name": c["name"],
+                "status": c["status"],
+                "archived": False,
+                "audiences": {"included": list(c["included"]), "excluded": list(c["excluded"])},
+                "send_options": {"use_smart_sending": True},
+                "tracking_options": {},
+                "send_strategy": c["send_strategy"],
+                "created_at": c["created_at"],
+                "scheduled_at": None,
+                "updated_at": c["updated_at"],
+                "send_time": None,
+            },
+            "relationships": {},
+            "links": {"self": f"/api/campaigns/{campaign_id}"},
+        }
+
+    def _take_campaign_fault(self, op: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.kind != "campaign" or fault.params.get("op") not in (None, op):
+                    continue
+                if fault.times is not None:
+                    if fault.times <= 0:
+                        continue
+                    fault.times -= 1
+                return fault
+        return None
+
+    def _audience_errors(self, audiences: object) -> list[tuple[str, str]]:
+        if not isinstance(audiences, dict):
+            return [("audiences", "This field is required.")]
+        errors = []
+        known = set(self.objects["segment"]) | set(self.objects["list"])
+        for key in ("included", "excluded"):
+            ids = audiences.get(key, [])
+            if not isinstance(ids, list):
+                errors.append((f"audiences/{key}", "Must be a list."))
+                continue
+            if len(ids) > MAX_CAMPAIGN_AUDIENCES:
+                errors.append(
+                    (
+                        f"audiences/{key}",
+                        f"A campaign can use at most {MAX_CAMPAIGN_AUDIENCES} lists and segments.",
+                    )
+                )
+            unknown = [i for i in ids if i not in known]
+            if unknown:
+                errors.append((f"audiences/{key}", f"Unknown list or segment {unknown[0]}."))
+        if not audiences.get("included"):
+            errors.append(("audiences/included", "A campaign needs at least one audience."))
+        return errors
+
+    def handle_campaigns(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        split = urlsplit(handler.path)
+        path = split.path.rstrip("/") or "/"
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        self.requests.append(
+            {"path": path, "query": split.query, "headers": dict(handler.headers), "method": method}
+        )
+        parts = path.split("/")[2:]  # after /api/
+        route = {
+            ("POST", "campaigns", 1): ("create", "campaigns:write"),
+            ("GET", "campaigns", 1): ("find", "campaigns:read"),
+            ("GET", "campaigns", 2): ("get", "campaigns:read"),
+            ("PATCH", "campaigns", 2): ("patch", "campaigns:write"),
+            ("POST", "campaign-recipient-estimation-jobs", 1): (
+                "estimate_start",
+                "campaigns:write",
+            ),
+            ("GET", "campaign-recipient-estimation-jobs", 2): ("estimate_job", "campaigns:read"),
+            ("GET", "campaign-recipient-estimations", 2): ("estimate", "campaigns:read"),
+        }.get((method, parts[0] if parts else "", len(parts)))
+        if route is None:
+            return _send_json(
+                handler, 404, _errors(404, "not_found", "Not found", "No such endpoint.")
+            )
+        op, scope = route
+        if handler.headers.get("Authorization", "") != f"Klaviyo-API-Key {self.api_key}":
+            return _send_json(
+                handler,
+                401,
+                _errors(401, "not_authenticated", "Not authenticated.", "Invalid private key."),
+            )
+        if scope not in self.scopes:
+            return _send_json(
+                handler,
+                403,
+                _errors(
+                    403,
+                    "permission_denied",
+                    "You do not have permission to perform this action.",
+                    f"This key is missing the {scope} scope.",
+                ),
+            )
+        fault = self._take_campaign_fault(op)
+        if fault is not None and self._apply_campaign_fault(handler, fault, scope):
+            return
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            return _send_json(handler, 400, _errors(400, "invalid", "Invalid input.", "Bad JSON."))
+        object_id = parts[1] if len(parts) > 1 else ""
+        with self._lock:
+            answer = getattr(self, f"_campaign_{op}")(object_id, body, split.query)
+        status, payload = answer
+        if fault is not None and fault.name == "timeout_after_create":
+            time.sleep(fault.params.get("seconds", 2.0))
+        _send_json(handler, status, payload)
+
+    def _apply_campaign_fault(self, handler, fault: Fault, scope: str) -> bool:
+        name = fault.name
+        if name == "400":
+            detail = fault.params.get("detail", "The campaign name is not valid.")
+            error = _errors(400, "invalid", "Invalid input.", detail)
+            error["errors"][0]["source"] = {"pointer": "/data/attributes/name"}
+            _send_json(handler, 400, error)
+            return True
+        if name == "401":
+            _send_json(handler, 401, _errors(401, "not_authenticated", "No.", "Invalid key."))
+            return True
+        if name == "403":
+            detail = f"This key is missing the {scope} scope."
+            _send_json(handler, 403, _errors(403, "permission_denied", "Denied.", detail))
+            return True
+        if name == "404":
+            _send_json(handler, 404, _errors(404, "not_found", "Not found.", "No such campaign."))
+            return True
+        if name == "409":
+            detail = "Another change to this campaign is in progress."
+            _send_json(handler, 409, _errors(409, "conflict", "Conflict.", detail))
+            return True
+        if name == "timeout_after_create":
+            return False
+        return self._apply_fault(handler, fault)
+
+    def _now(self) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+
+    def _campaign_create(self, _id: str, body: dict, _query: str) -> tuple[int, dict]:
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("type") != "campaign" or not attributes:
+            return 400, _errors(400, "invalid", "Invalid input.", "data.type must be campaign.")
+        name = attributes.get("name")
+        problems = []
+        if not isinstance(name, str) or not name.strip():
+            problems.append(("name", "This field may not be blank."))
+        problems += self._audience_errors(attributes.get("audiences"))
+        messages = (attributes.get("campaign-messages") or {}).get("data") or []
+        channels = [m.get("attributes", {}).get("definition", {}).get("channel") for m in messages]
+        if not channels or channels[0] not in {"email", "sms"}:
+            problems.append(("campaign-messages", "A campaign needs an email or sms message."))
+        if problems:
+            errors = []
+            for pointer, detail in problems:
+                errors.append(
+                    {
+                        "id": "0",
+                        "status": 400,
+                        "code": "invalid",
+                        "title": "Invalid input.",
+                        "detail": detail,
+                        "source": {"pointer": f"/data/attributes/{pointer}"},
+                    }
+                )
+            return 400, {"errors": errors}
+        self._campaign_seq += 1
+        campaign_id = f"01FAKECAMPAIGN{self._campaign_seq:012d}"
+        audiences = attributes["audiences"]
+        self.campaigns[campaign_id] = {
+            "name": name,
+            "status": "Draft",
+            "channel": channels[0],
+            "included": list(audiences.get("included", [])),
+            "excluded": list(audiences.get("excluded", [])),
+            "send_strategy": attributes.get("send_strategy") or {"method": "immediate"},
+            "created_at": self._now(),
+            "updated_at": self._now(),
+        }
+        return 201, {"data": self._campaign_resource(campaign_id)}
+
+    def _campaign_find(self, _id: str, _body: dict, query: str) -> tuple[int, dict]:
+        filter_ = parse_qs(query).get("filter", [""])[0]
+        channel = _CHANNEL.search(filter_)
+        if channel is None:
+            detail = "A channel filter is required: equals(messages.channel,'email')."
+            return 400, _errors(400, "invalid", "Invalid input.", detail)
+        contains = _CONTAINS.search(filter_)
+        found = [
+            self._campaign_resource(cid)
+            for cid, c in self.campaigns.items()
+            if c["channel"] == channel.group(1)
+            and (contains is None or contains.group(1) in c["name"])
+        ]
+        return 200, {"data": found, "links": {"self": "", "next": None, "prev": None}}
+
+    def _campaign_get(self, campaign_id: str, _body: dict, _query: str) -> tuple[int, dict]:
+        if campaign_id not in self.campaigns:
+            return 404, _errors(404, "not_found", "Not found.", "No such campaign.")
+        return 200, {"data": self._campaign_resource(campaign_id)}
+
+    def _campaign_patch(self, campaign_id: str, body: dict, _query: str) -> tuple[int, dict]:
+        if campaign_id not in self.campaigns:
+            return 404, _errors(404, "not_found", "Not found.", "No such campaign.")
+        campaign = self.campaigns[campaign_id]
+        if campaign["status"] != "Draft":
+            detail = f"A campaign whose status is {campaign['status']} cannot be changed."
+            return 400, _errors(400, "invalid", "Invalid input.", detail)
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = (data or {}).get("attributes") or {}
+        if not isinstance(data, dict) or data.get("id") != campaign_id:
+            return 400, _errors(400, "invalid", "Invalid input.", "data.id must match the URL.")
+        if "audiences" in attributes:
+            problems = self._audience_errors(attributes["audiences"])
+            if problems:
+                return 400, _errors(400, "invalid", "Invalid input.", problems[0][1])
+            campaign["included"] = list(attributes["audiences"].get("included", []))
+            campaign["excluded"] = list(attributes["audiences"].get("excluded", []))
+            campaign["updated_at"] = self._now()
+        return 200, {"data": self._campaign_resource(campaign_id)}
+
+    def _job(self, campaign_id: str) -> dict:
+        job = self.estimate_jobs[campaign_id]
+        return {
+            "type": "campaign-recipient-estimation-job",
+            "id": campaign_id,
+            "attributes": {"status": job["status"]},
+        }
+
+    def _campaign_estimate_start(self, _id: str, body: dict, _query: str) -> tuple[int, dict]:
+        campaign_id = ((body or {}).get("data") or {}).get("id", "")
+        if campaign_id not in self.campaigns:
+            return 404, _errors(404, "not_found", "Not found.", "No such campaign.")
+        self.estimate_jobs[campaign_id] = {"status": "queued", "polls": 0}
+        return 202, {"data": self._job(campaign_id)}
+
+    def _campaign_estimate_job(self, campaign_id: str, _body: dict, _query: str):
+        job = self.estimate_jobs.get(campaign_id)
+        if job is None:
+            return 404, _errors(404, "not_found", "Not found.", "No such job.")
+        job["polls"] += 1
+        job["status"] = "complete" if job["polls"] >= self.estimate_polls else "processing"
+        return 200, {"data": self._job(campaign_id)}
+
+    def _campaign_estimate(self, campaign_id: str, _body: dict, _query: str):
+        job = self.estimate_jobs.get(campaign_id)
+        if campaign_id not in self.campaigns or job is None or job["status"] != "complete":
+            return 404, _errors(404, "not_found", "Not found.", "No estimate yet.")
+        campaign = self.campaigns[campaign_id]
+        included = sum(self.recipients.get(i, 1000) for i in campaign["included"])
+        excluded = sum(self.recipients.get(i, 1000) for i in campaign["excluded"])
+        count = max(0, included - excluded // 2)
+        return 200, {
+            "data": {
+                "type": "campaign-recipient-estimation",
+                "id": campaign_id,
+                "attributes": {"estimated_recipient_count": count},
+            }
+        }
+
+
+class FakeKlaviyo(FakeCampaigns):
     """The server and its data. Use as a context manager or call start()/stop()."""
 
     def __init__(
@@ -116,7 +454,7 @@ class FakeKlaviyo:
         # The rate-limit window's clock: a test whose client only records its waits passes a
         # clock that moves by those waits.
         self.clock = clock
-        self.scopes = set(scopes if scopes is not None else SCOPES.values())
+        self.scopes = set(scopes if scopes is not None else {*SCOPES.values(), *CAMPAIGN_SCOPES})
         self.objects: dict[str, dict[str, str | None]] = {
             "segment": {object_id("segment", i): f"Segment {i}" for i in range(segments)},
             "list": {object_id("list", i): f"List {i}" for i in range(lists)},
@@ -137,6 +475,7 @@ class FakeKlaviyo:
         self._window_start = 0.0
         self._window_count = 0
         self._lock = threading.Lock()
+        self._init_campaigns()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -357,6 +696,8 @@ class FakeKlaviyo:
         split = urlsplit(handler.path)
         path = split.path.rstrip("/") or "/"
         self.requests.append({"path": path, "query": split.query, "headers": dict(handler.headers)})
+        if path.startswith("/api/campaign"):
+            return self.handle_campaigns(handler, "GET")
         kind = PATHS.get(path)
         if kind is None:
             return _send_json(
@@ -594,7 +935,10 @@ def _handler_for(fake: FakeKlaviyo):
 
         def do_POST(self):
             if not fake.handle_count(self, "POST"):
-                _send_json(self, 404, _errors(404, "not_found", "Not found", "No such endpoint."))
+                fake.handle_campaigns(self, "POST")  # campaigns, else a 404
+
+        def do_PATCH(self):
+            fake.handle_campaigns(self, "PATCH")
 
         def log_message(self, format, *args):
             pass  # quiet: tests look at fake.requests instead

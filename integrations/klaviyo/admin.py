@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from integrations.klaviyo.models import (
+    CampaignPush,
     ChannelSyncSetting,
     KlaviyoAccount,
     SizeRun,
@@ -14,8 +15,8 @@ from integrations.klaviyo.models import (
 class KlaviyoAccountAdmin(admin.ModelAdmin):
     """Shows only the mask; the key is saved and replaced on the Integrations page."""
 
-    list_display = ["__str__", "connected_at", "connected_by"]
-    fields = ["key_mask", "connected_at", "connected_by"]
+    list_display = ["__str__", "connected_at", "connected_by", "checked_at", "check_ok"]
+    fields = ["key_mask", "connected_at", "connected_by", "checked_at", "check_ok", "check_message"]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -73,6 +74,29 @@ class SyncRunAdmin(admin.ModelAdmin):
 class ChannelSyncSettingAdmin(admin.ModelAdmin):
     list_display = ["channel", "enabled", "changed_at"]
     list_editable = ["enabled"]
+
+
+@admin.register(CampaignPush)
+class CampaignPushAdmin(admin.ModelAdmin):
+    """What each campaign's Send to Klaviyo did; read-only (the campaign page sends)."""
+
+    list_display = [
+        "campaign",
+        "state",
+        "klaviyo_campaign_id",
+        "klaviyo_status",
+        "pushed_at",
+        "estimate_count",
+    ]
+    list_filter = ["state", "klaviyo_status"]
+    list_select_related = ["campaign"]
+    search_fields = ["campaign__name", "klaviyo_campaign_id", "marker"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class SizeRunChannelInline(admin.TabularInline):

@@ -6,9 +6,14 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 
 from channels_app.models import Channel
-from integrations.klaviyo import services, sizes
-from integrations.klaviyo.models import SizeRun, SyncRun
-from integrations.klaviyo.tasks import klaviyo_sizes_task, sync_klaviyo_task
+from integrations.klaviyo import push, services, sizes
+from integrations.klaviyo.models import CampaignPush, SizeRun, SyncRun
+from integrations.klaviyo.tasks import (
+    estimate_follow,
+    klaviyo_push_task,
+    klaviyo_sizes_task,
+    sync_klaviyo_task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +30,29 @@ def sync_start(*, channel: Channel, user: AbstractBaseUser) -> SyncRun:
         logger.exception("Could not queue Klaviyo sync run %s", run.pk)
         return services.sync_run_not_queued(run=run)
     return run
+
+
+def push_start(*, campaign, user: AbstractBaseUser | None, action: str) -> CampaignPush:
+    """Record a send (or an update) of the campaign to Klaviyo and enqueue it.
+
+    Raises NotConnected, PushRefused and PushAlreadyRunning (nothing queued); a task that
+    cannot be queued fails the push."""
+    recorded = push.campaign_push_start(campaign=campaign, user=user, action=action)
+    try:
+        klaviyo_push_task.enqueue(recorded.pk)
+    except Exception:
+        logger.exception("Could not queue Klaviyo push %s", recorded.pk)
+        return push.campaign_push_not_queued(push=recorded)
+    recorded.refresh_from_db()
+    return recorded
+
+
+def push_refresh(*, campaign) -> CampaignPush:
+    """Read the Klaviyo status again; a new recipient estimate, if asked for, is followed by
+    the worker. Raises PushRefused, NotConnected and KlaviyoError."""
+    refreshed = push.campaign_push_refresh(campaign=campaign)
+    estimate_follow(refreshed)
+    return refreshed
 
 
 def sizes_start(

@@ -1,4 +1,5 @@
-"""HTTP client for the Klaviyo endpoints the sync and the size counts need. HTTP only: no ORM here.
+"""HTTP client for the Klaviyo endpoints the sync, the size counts and the campaign push need.
+HTTP only: no ORM here.
 
 Every call sends the pinned revision, a (connect, read) timeout and the private key in the
 Authorization header. The key is never put into an exception message or a log record.
@@ -13,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
@@ -40,6 +42,8 @@ KINDS = {
 REPORT_PATH = "/api/segment-values-reports"
 REPORT_MAX_IDS = 100  # ids in one any(segment_id, [...]) filter
 _DAILY = re.compile(r"\b(daily|per day|day)\b", re.IGNORECASE)
+# A campaign id no campaign has: the scope check's harmless PATCH and search.
+SCOPE_PROBE_ID = "aa-scope-check-00000000"
 _EXPECTED_AVAILABLE = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 # How a client waits (retries, slow-downs) unless it is given `sleep`. The services build their
 # own clients: the tests point this at a recorder, so that no test waits for real.
@@ -92,7 +96,7 @@ class KlaviyoRequestError(KlaviyoError):
 
 
 class KlaviyoNotFound(KlaviyoRequestError):
-    """404 for one segment or list: Klaviyo no longer has it."""
+    """404 for one object: Klaviyo no longer has that segment, list or campaign."""
 
 
 class KlaviyoBadResponse(KlaviyoError):
@@ -113,10 +117,40 @@ class KlaviyoObject:
 
 
 @dataclass(frozen=True, slots=True)
+class KlaviyoCampaign:
+    """A campaign in Klaviyo, as much of it as the push uses."""
+
+    id: str
+    name: str
+    status: str
+    included: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "Draft"
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCheck:
+    scope: str
+    works: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     kind: str
     number: int
     objects: list[KlaviyoObject]
+
+
+def _first_error(body: object) -> dict:
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0]
+    return {}
 
 
 def _count_or_none(value: object) -> int | None:
@@ -126,12 +160,22 @@ def _count_or_none(value: object) -> int | None:
     return int(value) if value >= 0 and float(value).is_integer() else None
 
 
-def _first_error(body: object) -> dict:
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return errors[0]
-    return {}
+def _error_details(body: object) -> str:
+    """Every error's detail (or title), with the field it points at, in one short sentence."""
+    if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+        return ""
+    parts = []
+    for error in body["errors"][:5]:
+        if not isinstance(error, dict):
+            continue
+        detail = str(error.get("detail") or error.get("title") or "").strip()
+        source = error.get("source") if isinstance(error.get("source"), dict) else {}
+        where = str(source.get("pointer") or source.get("parameter") or "").strip()
+        if where:
+            where = where.removeprefix("/data/attributes/").strip("/")
+        if detail:
+            parts.append(f"{detail.rstrip('.')} ({where})" if where else detail)
+    return "; ".join(parts)[:400]
 
 
 def _retry_after_seconds(response: requests.Response, body: object) -> float | None:
@@ -259,7 +303,12 @@ class KlaviyoClient:
             }
         }
         body = self._request(
-            "POST", f"{self.base_url}{REPORT_PATH}", kind="segment", payload=payload
+            "POST",
+            f"{self.base_url}{REPORT_PATH}",
+            label="segments",
+            what="counting segments",
+            scope=KINDS["segment"][3],
+            json_body=payload,
         )
         data = body.get("data") if isinstance(body, dict) else None
         attributes = data.get("attributes") if isinstance(data, dict) else None
@@ -283,14 +332,223 @@ class KlaviyoClient:
         """A list's profile_count (None when Klaviyo gives none). Raises KlaviyoNotFound."""
         path = f"/api/lists/{quote(list_id, safe='')}"
         url = f"{self.base_url}{path}?additional-fields[list]=profile_count"
-        body = self._request("GET", url, kind="list", one=True)
+        body = self._request(
+            "GET",
+            url,
+            label="lists",
+            what="listing lists",
+            scope=KINDS["list"][3],
+            not_found="Klaviyo no longer has this list.",
+        )
         data = body.get("data") if isinstance(body, dict) else None
         attributes = data.get("attributes") if isinstance(data, dict) else None
         if not isinstance(attributes, dict):
             raise KlaviyoBadResponse("Klaviyo's answer for a list has no attributes.")
         return _count_or_none(attributes.get("profile_count"))
 
+    # -- campaigns (the push) ---------------------------------------------------------------
+
+    def campaign_create(
+        self,
+        *,
+        name: str,
+        channel: str,
+        included: list[str],
+        excluded: list[str],
+        send_at: datetime | None,
+    ) -> KlaviyoCampaign:
+        """A draft campaign. Not retried after a timeout or a 5xx (Klaviyo may have made it):
+        the caller finds it by its marker instead."""
+        content = (
+            {"body": ""}
+            if channel == "sms"
+            else {"subject": "", "from_email": "", "from_label": ""}
+        )
+        attributes: dict = {
+            "name": name,
+            "audiences": {"included": included, "excluded": excluded},
+            "campaign-messages": {
+                "data": [
+                    {
+                        "type": "campaign-message",
+                        "attributes": {
+                            "definition": {"channel": channel, "label": name, "content": content}
+                        },
+                    }
+                ]
+            },
+        }
+        if send_at is not None:
+            attributes["send_strategy"] = {
+                "method": "static",
+                "datetime": send_at.astimezone(UTC).isoformat(),
+                "options": {"is_local": False},
+            }
+        body = self._request(
+            "POST",
+            f"{self.base_url}/api/campaigns",
+            label="create campaign",
+            what="creating the campaign",
+            scope="campaigns:write",
+            json_body={"data": {"type": "campaign", "attributes": attributes}},
+            idempotent=False,
+        )
+        return self._parse_campaign(body)
+
+    def campaign_get(self, campaign_id: str) -> KlaviyoCampaign:
+        """Raises KlaviyoNotFound when the campaign was deleted in Klaviyo."""
+        body = self._request(
+            "GET",
+            f"{self.base_url}/api/campaigns/{quote(campaign_id, safe='')}",
+            label="campaign",
+            what="reading the campaign",
+            scope="campaigns:read",
+            not_found="Klaviyo has no campaign with this ID any more (it was deleted there).",
+        )
+        return self._parse_campaign(body)
+
+    def campaign_find(self, *, marker: str, channel: str) -> KlaviyoCampaign | None:
+        """The campaign whose name carries `marker` (one this app created), if any."""
+        filter_ = f"and(equals(messages.channel,'{channel}'),contains(name,'{marker}'))"
+        body = self._request(
+            "GET",
+            f"{self.base_url}/api/campaigns?filter={quote(filter_, safe='(),')}",
+            label="campaigns",
+            what="looking for the campaign",
+            scope="campaigns:read",
+        )
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise KlaviyoBadResponse("Klaviyo's list of campaigns has no list of data.")
+        for item in data:
+            found = self._parse_campaign({"data": item})
+            if marker in found.name:
+                return found
+        return None
+
+    def campaign_set_audiences(
+        self, campaign_id: str, *, included: list[str], excluded: list[str]
+    ) -> KlaviyoCampaign:
+        """Replace a draft's included and excluded lists and segments wholesale."""
+        body = self._request(
+            "PATCH",
+            f"{self.base_url}/api/campaigns/{quote(campaign_id, safe='')}",
+            label="update campaign",
+            what="updating the campaign",
+            scope="campaigns:write",
+            json_body={
+                "data": {
+                    "type": "campaign",
+                    "id": campaign_id,
+                    "attributes": {"audiences": {"included": included, "excluded": excluded}},
+                }
+            },
+            not_found="Klaviyo has no campaign with this ID any more (it was deleted there).",
+        )
+        return self._parse_campaign(body)
+
+    def estimate_start(self, campaign_id: str) -> str:
+        """Ask Klaviyo to count the campaign's recipients; returns the job's status."""
+        body = self._request(
+            "POST",
+            f"{self.base_url}/api/campaign-recipient-estimation-jobs",
+            label="recipient estimate",
+            what="starting the recipient estimate",
+            scope="campaigns:write",
+            json_body={"data": {"type": "campaign-recipient-estimation-job", "id": campaign_id}},
+            not_found="Klaviyo has no campaign with this ID any more (it was deleted there).",
+        )
+        return self._job_status(body)
+
+    def estimate_job_status(self, campaign_id: str) -> str:
+        body = self._request(
+            "GET",
+            f"{self.base_url}/api/campaign-recipient-estimation-jobs/{quote(campaign_id, safe='')}",
+            label="recipient estimate",
+            what="reading the recipient estimate",
+            scope="campaigns:read",
+        )
+        return self._job_status(body)
+
+    def estimate_get(self, campaign_id: str) -> int:
+        body = self._request(
+            "GET",
+            f"{self.base_url}/api/campaign-recipient-estimations/{quote(campaign_id, safe='')}",
+            label="recipient estimate",
+            what="reading the recipient estimate",
+            scope="campaigns:read",
+        )
+        data = body.get("data")
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        count = (
+            attributes.get("estimated_recipient_count") if isinstance(attributes, dict) else None
+        )
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise KlaviyoBadResponse("Klaviyo's recipient estimate has no count in it.")
+        return count
+
+    def check_scopes(self) -> list[ScopeCheck]:
+        """Try each scope the app uses with a call that changes nothing. A PATCH of a campaign
+        that does not exist answers 404 when the key may write campaigns and 403 when not."""
+        probes = [
+            (
+                "segments:read",
+                lambda: self._get(self.first_url("segment", page_size=1), kind="segment"),
+            ),
+            ("lists:read", lambda: self._get(self.first_url("list", page_size=1), kind="list")),
+            ("campaigns:read", lambda: self.campaign_find(marker=SCOPE_PROBE_ID, channel="email")),
+            (
+                "campaigns:write",
+                lambda: self.campaign_set_audiences(SCOPE_PROBE_ID, included=[], excluded=[]),
+            ),
+        ]
+        checks = []
+        for scope, probe in probes:
+            try:
+                probe()
+            except KlaviyoScopeError:
+                checks.append(ScopeCheck(scope, False, "missing: give the key this scope"))
+                continue
+            except KlaviyoNotFound:
+                pass  # the probe campaign does not exist: the scope itself works
+            except KlaviyoRequestError as error:
+                if error.status != 400:
+                    raise
+            checks.append(ScopeCheck(scope, True, "works"))
+        return checks
+
     # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _job_status(body: dict) -> str:
+        data = body.get("data")
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        status = attributes.get("status") if isinstance(attributes, dict) else None
+        if not isinstance(status, str) or not status:
+            raise KlaviyoBadResponse("Klaviyo's recipient estimate job has no status.")
+        return status
+
+    @staticmethod
+    def _parse_campaign(body: dict) -> KlaviyoCampaign:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or not data.get("id"):
+            raise KlaviyoBadResponse("Klaviyo's answer about the campaign has no campaign in it.")
+        attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        audiences = (
+            attributes.get("audiences") if isinstance(attributes.get("audiences"), dict) else {}
+        )
+
+        def ids(key: str) -> tuple[str, ...]:
+            value = audiences.get(key)
+            return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+        return KlaviyoCampaign(
+            id=str(data["id"]),
+            name=str(attributes.get("name") or ""),
+            status=str(attributes.get("status") or "Unknown"),
+            included=ids("included"),
+            excluded=ids("excluded"),
+        )
 
     def _wait(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -302,32 +560,54 @@ class KlaviyoClient:
         return max(0.0, self.wait_budget - self.waited)
 
     def _get(self, url: str, *, kind: str) -> dict:
-        return self._request("GET", url, kind=kind)
+        return self._request(
+            "GET", url, label=f"{kind}s", what=f"listing {kind}s", scope=KINDS[kind][3]
+        )
 
     def _request(
-        self, method: str, url: str, *, kind: str, payload: dict | None = None, one: bool = False
+        self,
+        method: str,
+        url: str,
+        *,
+        label: str,
+        what: str,
+        scope: str,
+        json_body: dict | None = None,
+        idempotent: bool = True,
+        not_found: str = "",
     ) -> dict:
-        """One call with its retries; `one`: a 404 means this object is gone."""
+        """One call with retries. A call that is not idempotent (creating a campaign) is only
+        retried when Klaviyo cannot have acted on it: a 429, or a connection never made."""
         server_errors = 0
         backoff = BACKOFF_START
         last_problem = ""
+        status = 0
         for _attempt in range(MAX_ATTEMPTS):
             if self._ratelimit_pause:
                 self._wait(min(self._ratelimit_pause, self._budget_left()))
                 self._ratelimit_pause = 0.0
+            retry_safe = True
             try:
                 self.requests_made += 1
                 response = self.session.request(
                     method,
                     url,
-                    json=payload,
-                    headers={"content-type": "application/vnd.api+json"} if payload else None,
+                    json=json_body,
+                    headers={"content-type": "application/vnd.api+json"} if json_body else None,
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
+            except requests.ConnectTimeout:
+                last_problem = "could not be reached"
+                response = None
             except requests.Timeout:
                 last_problem = "did not answer in time"
                 response = None
+                retry_safe = idempotent
+            except requests.ConnectionError:
+                last_problem = "could not be reached"
+                response = None
+                retry_safe = idempotent
             except requests.RequestException:
                 last_problem = "could not be reached"
                 response = None
@@ -335,7 +615,11 @@ class KlaviyoClient:
             if response is None:
                 server_errors += 1
                 delay = self._jitter(backoff)
-                if server_errors > MAX_SERVER_ERROR_RETRIES or delay > self._budget_left():
+                if (
+                    not retry_safe
+                    or server_errors > MAX_SERVER_ERROR_RETRIES
+                    or delay > self._budget_left()
+                ):
                     raise KlaviyoUnreachable(
                         f"Klaviyo {last_problem} ({self.base_url}); tried "
                         f"{server_errors} time{'s' if server_errors != 1 else ''}."
@@ -348,14 +632,14 @@ class KlaviyoClient:
             status = response.status_code
             body = self._json_or_none(response)
             if 200 <= status < 300:
-                if body is None:
+                if body is None and status != 204:
                     raise KlaviyoBadResponse(
-                        f"Klaviyo answered the {kind}s request with something that is not "
+                        f"Klaviyo answered the {label} request with something that is not "
                         f"valid JSON (HTTP {status}, {len(response.content):,} bytes); "
                         "the page may have been cut off."
                     )
                 self._note_rate_limit(response)
-                return body
+                return body if isinstance(body, dict) else {}
 
             if status in RETRIED_STATUSES:
                 if status == 429:
@@ -376,22 +660,30 @@ class KlaviyoClient:
                 else:
                     server_errors += 1
                     delay = self._jitter(backoff)
-                    if server_errors > MAX_SERVER_ERROR_RETRIES or delay > self._budget_left():
+                    if (
+                        not idempotent
+                        or server_errors > MAX_SERVER_ERROR_RETRIES
+                        or delay > self._budget_left()
+                    ):
+                        times = f", {server_errors} times in a row" if server_errors > 1 else ""
                         raise KlaviyoServerError(
-                            f"Klaviyo had a server error (HTTP {status}) listing {kind}s, "
-                            f"{server_errors} times in a row; try again later."
+                            f"Klaviyo had a server error (HTTP {status}) {what}{times}; "
+                            "try again later."
                         )
                 logger.warning("Klaviyo answered HTTP %s; retrying in %.1f s", status, delay)
                 self._wait(delay)
                 backoff = min(backoff * BACKOFF_FACTOR, BACKOFF_CAP)
                 continue
 
-            # Klaviyo's own "no such object" (a JSON error), not a wrong address's web page.
-            if one and status == 404 and body is not None:
-                raise KlaviyoNotFound(f"Klaviyo no longer has this {kind}.", status=404)
-            raise self._error_for(status, body, kind)
+            raise self._error_for(status, body, label=label, scope=scope, not_found=not_found)
+        if status == 429:
+            raise KlaviyoThrottled(
+                f"Klaviyo kept throttling requests (HTTP 429) {what}, {MAX_ATTEMPTS} times in a "
+                "row; try again in a minute.",
+                retry_after=None,
+            )
         raise KlaviyoServerError(
-            f"Klaviyo did not give a usable answer listing {kind}s after {MAX_ATTEMPTS} tries."
+            f"Klaviyo did not give a usable answer {what} after {MAX_ATTEMPTS} tries."
         )
 
     @staticmethod
@@ -419,8 +711,9 @@ class KlaviyoClient:
             # Spread what is left of the window over the time left in it.
             self._ratelimit_pause = reset / (remaining + 1)
 
-    def _error_for(self, status: int, body: object, kind: str) -> KlaviyoError:
-        scope = KINDS[kind][3]
+    def _error_for(
+        self, status: int, body: object, *, label: str, scope: str, not_found: str = ""
+    ) -> KlaviyoError:
         error = _first_error(body)
         code = str(error.get("code") or "")
         if status == 401 or code in {"authentication_failed", "not_authenticated"}:
@@ -441,15 +734,18 @@ class KlaviyoClient:
                 "this app needs an update.",
                 status=status,
             )
+        if status == 404 and not_found and body is not None:
+            # Klaviyo's own "no such object" (a JSON error), not a wrong address's web page.
+            return KlaviyoNotFound(not_found, status=status)
         if status == 404:
             return KlaviyoRequestError(
-                f"Klaviyo does not know the {kind}s endpoint at {self.base_url} (HTTP 404).",
+                f"Klaviyo does not know the {label} endpoint at {self.base_url} (HTTP 404).",
                 status=status,
             )
-        detail = str(error.get("detail") or error.get("title") or "").strip()[:200]
+        details = _error_details(body)
         return KlaviyoRequestError(
-            f"Klaviyo refused the {kind}s request (HTTP {status})"
-            + (f": {detail}" if detail else "."),
+            f"Klaviyo refused the {label} request (HTTP {status})"
+            + (f": {details}" if details else "."),
             status=status,
         )
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from channels_app.models import Channel
 
 
@@ -25,6 +26,13 @@ class KlaviyoAccount(models.Model):
         related_name="+",
         editable=False,
     )
+
+    # The last check of the key (on save and by Test connection): what was verified and when.
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_ok = models.BooleanField(null=True, editable=False)
+    check_message = models.CharField(max_length=500, blank=True, default="", editable=False)
+    # [{"scope": "campaigns:write", "works": true, "message": "works"}, ...]
+    check_scopes = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = "Klaviyo account"
@@ -159,6 +167,113 @@ class SyncRunChannel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} → {self.channel}"
+
+
+class CampaignPush(models.Model):
+    """A campaign sent across to Klaviyo as a draft: one per campaign, kept through retries.
+
+    The attempt is recorded (committed) before Klaviyo is called, and the Klaviyo campaign's
+    name carries `marker`, so a call that timed out after Klaviyo created the campaign is
+    found again on the next try instead of creating a second draft.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending to Klaviyo"
+        DONE = "done", "In Klaviyo"
+        FAILED = "failed", "Failed"
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Send to Klaviyo"
+        UPDATE = "update", "Update in Klaviyo"
+
+    class Estimate(models.TextChoices):
+        NONE = "", "Not asked"
+        COUNTING = "counting", "Counting"
+        DONE = "done", "Counted"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_STATES = (State.QUEUED, State.SENDING)
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="klaviyo_push")
+    marker = models.CharField(max_length=40, unique=True, editable=False)
+    state = models.CharField(max_length=10, choices=State, default=State.QUEUED)
+    action = models.CharField(max_length=10, choices=Action, default=Action.CREATE)
+    # The latest attempt, recorded before Klaviyo is called.
+    attempted_at = models.DateTimeField(default=timezone.now)
+    attempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    step = models.CharField(max_length=200, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    # no_key, key, refused, klaviyo, unexpected: the command's exit code.
+    error_kind = models.CharField(max_length=20, blank=True, default="")
+
+    klaviyo_campaign_id = models.CharField(max_length=64, blank=True, default="")
+    klaviyo_status = models.CharField(max_length=100, blank=True, default="")
+    klaviyo_status_at = models.DateTimeField(null=True, blank=True)
+    klaviyo_deleted_at = models.DateTimeField(null=True, blank=True)
+    # What Klaviyo was last given successfully, and by whom.
+    sent_name = models.CharField(max_length=255, blank=True, default="")
+    sent_included = models.JSONField(default=list, blank=True)
+    sent_excluded = models.JSONField(default=list, blank=True)
+    inclusion_fingerprint = models.BigIntegerField(null=True, blank=True)
+    exclusion_fingerprint = models.BigIntegerField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    pushed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pushed_by_command = models.BooleanField(default=False)
+
+    estimate_status = models.CharField(max_length=10, choices=Estimate, blank=True, default="")
+    estimate_count = models.PositiveIntegerField(null=True, blank=True)
+    estimated_at = models.DateTimeField(null=True, blank=True)
+    estimate_requested_at = models.DateTimeField(null=True, blank=True)
+    estimate_polls = models.PositiveIntegerField(default=0)
+    estimate_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = "campaign in Klaviyo"
+        verbose_name_plural = "campaigns in Klaviyo"
+
+    def __str__(self) -> str:
+        return f"{self.campaign} → Klaviyo {self.klaviyo_campaign_id or '(not yet)'}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def is_stale(self) -> bool:
+        """Queued or sending but silent too long: its worker stopped. Shown failed; the next
+        press (or the command) takes it over."""
+        cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
+        return self.is_active and self.heartbeat_at < cutoff
+
+    @property
+    def in_progress(self) -> bool:
+        return self.is_active and not self.is_stale
+
+    @property
+    def in_klaviyo(self) -> bool:
+        """A send (or update) finished and the campaign is still there, as last seen."""
+        return (
+            bool(self.klaviyo_campaign_id)
+            and self.klaviyo_deleted_at is None
+            and self.pushed_at is not None
+        )
+
+    @property
+    def is_draft_there(self) -> bool:
+        return self.klaviyo_status == "Draft"
+
+    @property
+    def pushed_by_label(self) -> str:
+        if self.pushed_by_command:
+            return "manage.py klaviyo_push"
+        return self.pushed_by.get_username() if self.pushed_by else "a deleted user"
 
 
 class SizeRun(models.Model):

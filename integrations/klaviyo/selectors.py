@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from channels_app.models import Channel
 from integrations.klaviyo.models import (
@@ -26,10 +27,35 @@ class Connection:
     account: KlaviyoAccount | None
 
     @property
+    def badge(self) -> tuple[str, str]:
+        """(colour, words) of what the last check of the key verified, and when."""
+        account = self.account
+        if account is None or account.checked_at is None:
+            return "gray", "Not checked yet"
+        when = time_label(account.checked_at)
+        if not account.check_ok:
+            return "red", f"Key rejected at {when}"
+        if any(not c.get("works") for c in account.check_scopes or []):
+            return "amber", f"Key works, checked {when}; scopes missing"
+        return "green", f"Key works, checked {when}"
+
+    @property
+    def scope_checks(self) -> list[dict]:
+        return list(self.account.check_scopes or []) if self.account else []
+
+    @property
     def key_mask(self) -> str:
         if self.from_environment:
             return f"pk_…{settings.KLAVIYO_API_KEY[-4:]}"
         return self.account.key_mask if self.account else ""
+
+
+def time_label(moment: datetime) -> str:
+    """10:42 today, else 28 Nov 2026, 10:42 (local time)."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return f"{local.day} {local.strftime('%b %Y, %H:%M')}"
 
 
 def connection_get() -> Connection:

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
+from history.actor import RUN_SYNC, Actor, acting_as, run_actor
 from integrations.klaviyo import crypto, selectors
 from integrations.klaviyo.client import (
     KlaviyoAuthError,
@@ -27,6 +28,7 @@ from integrations.klaviyo.client import (
     KlaviyoThrottled,
     KlaviyoUnreachable,
     Page,
+    ScopeCheck,
 )
 from integrations.klaviyo.models import ChannelSyncSetting, KlaviyoAccount, SyncRun, SyncRunChannel
 from integrations.klaviyo.sync import ChannelPlan, channel_apply, channel_plan, unique_objects
@@ -79,6 +81,11 @@ def klaviyo_key_save(*, api_key: str, user: AbstractBaseUser | None) -> KlaviyoA
             "key_last4": api_key[-4:],
             "connected_at": timezone.now(),
             "connected_by": user,
+            # A new key has not been checked; the caller checks it after saving.
+            "checked_at": None,
+            "check_ok": None,
+            "check_message": "",
+            "check_scopes": [],
         },
     )
     logger.info("Klaviyo key saved by %s", user)
@@ -113,23 +120,39 @@ def klaviyo_key_delete(*, user: AbstractBaseUser | None) -> bool:
 class ConnectionTestResult:
     ok: bool
     message: str
+    # Every scope the app uses and whether it works (empty when the key was not checked).
+    scopes: tuple[ScopeCheck, ...] = ()
+    checked_at: datetime | None = None
 
 
-def klaviyo_connection_test(*, api_key: str | None = None) -> ConnectionTestResult:
-    """Ask Klaviyo for one list and one segment; say in words what happened."""
+SCOPE_USES = {
+    "segments:read": "read segments",
+    "lists:read": "read lists",
+    "campaigns:read": "read campaigns",
+    "campaigns:write": "create and change draft campaigns",
+}
+
+
+def klaviyo_connection_test(
+    *, api_key: str | None = None, record: bool = True
+) -> ConnectionTestResult:
+    """Try every scope the app uses with calls that change nothing; say in words what
+    happened. A definite answer (works, rejected, scopes missing) is recorded on the saved
+    account, which is what the Integrations page's badge shows."""
     try:
         key = api_key or klaviyo_api_key()
     except NotConnected as error:
         return ConnectionTestResult(False, str(error))
     try:
         with KlaviyoClient(key, wait_budget=CONNECTION_TEST_WAIT_BUDGET) as client:
-            client.check_access()
+            scopes = tuple(client.check_scopes())
     except KlaviyoAuthError:
-        return ConnectionTestResult(False, "Key rejected: Klaviyo does not accept this API key.")
-    except KlaviyoScopeError as error:
-        return ConnectionTestResult(
-            False, f"Connected, but the key lacks the {error.scope} scope. {error}"
+        result = ConnectionTestResult(
+            False, "Key rejected: Klaviyo does not accept this API key.", (), timezone.now()
         )
+        if record:
+            _record_check(result, accepted=False)
+        return result
     except KlaviyoThrottled as error:
         seconds = max(1, round(error.retry_after or 1))
         return ConnectionTestResult(
@@ -141,7 +164,32 @@ def klaviyo_connection_test(*, api_key: str | None = None) -> ConnectionTestResu
         return ConnectionTestResult(False, str(error))
     except KlaviyoError as error:
         return ConnectionTestResult(False, f"The test failed: {error}")
-    return ConnectionTestResult(True, "Connected: the key can read segments and lists.")
+    missing = [check.scope for check in scopes if not check.works]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        message = (
+            f"Key works, but it lacks the {' and '.join(missing)} scope{plural}: give the key "
+            "that access in Klaviyo (Settings → API keys), then test again."
+        )
+    else:
+        message = (
+            "Key works: it can read segments and lists, and create and change draft campaigns."
+        )
+    result = ConnectionTestResult(not missing, message, scopes, timezone.now())
+    if record:
+        _record_check(result, accepted=True)
+    return result
+
+
+def _record_check(result: ConnectionTestResult, *, accepted: bool) -> None:
+    KlaviyoAccount.objects.filter(pk=KlaviyoAccount.SINGLETON_PK).update(
+        checked_at=result.checked_at,
+        check_ok=accepted,
+        check_message=result.message[:500],
+        check_scopes=[
+            {"scope": c.scope, "works": c.works, "message": c.message} for c in result.scopes
+        ],
+    )
 
 
 # -- channel switches ----------------------------------------------------------------------
@@ -302,7 +350,7 @@ def sync_run_execute(
         for channel in channels:
             # Also a check that the run was not given up as stale meanwhile.
             _report_progress(run_id, pages[0], sum(counters.values()), counters)
-            with transaction.atomic():
+            with transaction.atomic(), acting_as(_run_actor(run)):
                 counts = channel_apply(channel=channel, objects=objects, now=timezone.now())
                 SyncRunChannel.objects.filter(run_id=run_id, channel=channel).update(**counts)
             if on_channel:
@@ -343,6 +391,13 @@ def sync_run_execute(
         _finish(run_id)
     run.refresh_from_db()
     return run
+
+
+def _run_actor(run: SyncRun) -> Actor:
+    """The history records the run's changes as "Klaviyo sync #41", started by whom."""
+    return run_actor(
+        kind=RUN_SYNC, run_id=run.pk, label=f"Klaviyo sync #{run.pk}", user=run.started_by
+    )
 
 
 def _report_progress(run_id: int, pages: int, items: int, counters: dict[str, int]) -> None:

@@ -1,9 +1,11 @@
 import logging
+from datetime import timedelta
 
 from django.tasks import task
+from django.utils import timezone
 
-from integrations.klaviyo import services, sizes
-from integrations.klaviyo.models import SizeRun
+from integrations.klaviyo import push, services, sizes
+from integrations.klaviyo.models import CampaignPush, SizeRun
 
 logger = logging.getLogger(__name__)
 
@@ -12,6 +14,42 @@ logger = logging.getLogger(__name__)
 def sync_klaviyo_task(run_id: int) -> str:
     """Run a queued Klaviyo sync (the run knows its channels); returns its final status."""
     return services.sync_run_execute(run_id=run_id).status
+
+
+@task()
+def klaviyo_push_task(push_id: int) -> str:
+    """Send a queued campaign to Klaviyo; then have Klaviyo's recipient estimate looked at."""
+    result = push.campaign_push_execute(push_id=push_id)
+    estimate_follow(result)
+    return result.state
+
+
+@task()
+def klaviyo_estimate_task(push_id: int) -> str:
+    """Look at Klaviyo's recipient estimate once; while it is counting, come back later
+    (re-enqueued with run_after: the worker never sleeps)."""
+    wait = push.campaign_estimate_poll(push_id=push_id)
+    if wait is not None:
+        estimate_enqueue(push_id, wait=wait)
+        return "counting"
+    return "done"
+
+
+def estimate_follow(result: CampaignPush) -> None:
+    if result.estimate_status == CampaignPush.Estimate.COUNTING:
+        estimate_enqueue(result.pk, wait=push.estimate_wait(0))
+
+
+def estimate_enqueue(push_id: int, *, wait: float) -> None:
+    backend = klaviyo_estimate_task.get_backend()
+    if backend.supports_defer:
+        klaviyo_estimate_task.using(run_after=timezone.now() + timedelta(seconds=wait)).enqueue(
+            push_id
+        )
+    else:
+        # A backend that runs tasks at once (development): look again straight away; the
+        # number of looks is capped by the service.
+        klaviyo_estimate_task.enqueue(push_id)
 
 
 @task()

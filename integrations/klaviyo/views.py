@@ -6,19 +6,28 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from access_audience.htmx import render_page, wants_partial
 from access_audience.pagination import paginate
 from access_audience.params import parse_id
+from campaigns.models import Campaign
 from channels_app.models import Channel
-from integrations.klaviyo import background, crypto, selectors, services, sizes
+from history.actor import RUN_SYNC as HISTORY_RUN_SYNC
+from history.pages import run_changes_context
+from integrations.klaviyo import background, crypto, push_selectors, selectors, services, sizes
+from integrations.klaviyo.client import KlaviyoError
 from integrations.klaviyo.forms import ApiKeyForm, ChannelSyncForm
+from integrations.klaviyo.models import CampaignPush
+from integrations.klaviyo.push import PushAlreadyRunning, PushRefused
 
 VIEW_RUNS = "klaviyo.view_syncrun"
 RUN_SYNC = "klaviyo.add_syncrun"
 MANAGE_KEY = "klaviyo.manage_klaviyo_key"
+VIEW_PUSH = "klaviyo.view_campaignpush"
+PUSH = "klaviyo.add_campaignpush"
 SEGMENTS_CHANGED = "segments-changed"
 HISTORY_PER_PAGE = 20
 
@@ -61,7 +70,11 @@ def key_save(request: HttpRequest) -> HttpResponse:
         except crypto.EncryptionNotConfigured as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, "Klaviyo key saved. Use “Test connection” to check it.")
+            # Saving tests the key: the badge then says what was verified.
+            result = services.klaviyo_connection_test()
+            (messages.success if result.ok else messages.warning)(
+                request, f"Klaviyo key saved. {result.message}"
+            )
             if wants_partial(request):
                 return HttpResponseClientRedirect(reverse("klaviyo:settings"))
             return redirect("klaviyo:settings")
@@ -88,7 +101,8 @@ def key_delete(request: HttpRequest) -> HttpResponse:
 def connection_test(request: HttpRequest) -> HttpResponse:
     result = services.klaviyo_connection_test()
     if wants_partial(request):
-        return render(request, "klaviyo/settings.html#klaviyo-test-result", {"test_result": result})
+        context = _settings_context(request, test_result=result)
+        return render(request, "klaviyo/settings.html#klaviyo-connection", context)
     (messages.success if result.ok else messages.error)(request, result.message)
     return redirect("klaviyo:settings")
 
@@ -118,7 +132,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.sync_run_get(run_id=run_id)
     if run is None:
         raise Http404("No such sync run.")
-    return render_page(request, "klaviyo/run_detail.html", {"run": run}, partial="run-progress")
+    context = {"run": run}
+    if run.is_finished and not wants_partial(request):
+        context.update(run_changes_context(request, run_kind=HISTORY_RUN_SYNC, run_id=run.pk))
+    return render_page(request, "klaviyo/run_detail.html", context, partial="run-progress")
 
 
 # -- the Segments tab's panel ----------------------------------------------------------------
@@ -183,6 +200,81 @@ def sync_panel(request: HttpRequest, channel_slug: str) -> HttpResponse:
     watched = parse_id(request.GET.get("run"))
     context = sync_panel_context(channel=channel, user=request.user)
     return _panel_response(request, context, watched_run_id=watched)
+
+
+# -- the campaign page's In Klaviyo panel ---------------------------------------------------
+
+
+def _panel(request: HttpRequest, campaign_id: int, **notices) -> HttpResponse:
+    try:
+        panel = push_selectors.push_panel_get(campaign_id=campaign_id)
+    except Campaign.DoesNotExist:
+        raise Http404("No such campaign.") from None
+    context = {
+        "panel": panel,
+        "can_push": request.user.has_perm(PUSH),
+        "now_day": timezone.localdate().strftime("%Y%m%d"),
+        **notices,
+    }
+    return render_page(request, "klaviyo/campaign_push.html", context, partial="klaviyo-push-panel")
+
+
+def _after_post(
+    request: HttpRequest, campaign_id: int, *, notice: str = "", ok: str = "", on_panel=False
+):
+    """`on_panel`: the panel shows the failure itself (its error box), so htmx gets no notice."""
+    if wants_partial(request):
+        return _panel(request, campaign_id, notice="" if on_panel else notice, notice_ok=ok)
+    (messages.error if notice else messages.success)(request, notice or ok)
+    return redirect("campaigns:detail", pk=campaign_id)
+
+
+@require_GET
+@permission_required(VIEW_PUSH, raise_exception=True)
+def campaign_panel(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The panel the campaign page loads into its placeholder (and polls while sending)."""
+    return _panel(request, campaign_id)
+
+
+def _push(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    notice, on_panel = "", False
+    try:
+        pushed = background.push_start(campaign=campaign, user=request.user, action=action)
+    except (services.NotConnected, PushRefused, PushAlreadyRunning) as error:
+        notice = str(error)
+    else:
+        if pushed.state == CampaignPush.State.FAILED:
+            notice, on_panel = pushed.error, True
+    done = "Updated in Klaviyo." if action == CampaignPush.Action.UPDATE else "Sent to Klaviyo."
+    if not notice and pushed.in_progress:
+        done = "Queued: the worker sends it to Klaviyo; this panel follows its progress."
+    return _after_post(
+        request, campaign_id, notice=notice, ok="" if notice else done, on_panel=on_panel
+    )
+
+
+@require_POST
+@permission_required(PUSH, raise_exception=True)
+def campaign_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    return _push(request, campaign_id, CampaignPush.Action.CREATE)
+
+
+@require_POST
+@permission_required(PUSH, raise_exception=True)
+def campaign_update(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    return _push(request, campaign_id, CampaignPush.Action.UPDATE)
+
+
+@require_POST
+@permission_required(PUSH, raise_exception=True)
+def campaign_refresh(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        background.push_refresh(campaign=campaign)
+    except (services.NotConnected, PushRefused, KlaviyoError) as error:
+        return _after_post(request, campaign_id, notice=str(error))
+    return _after_post(request, campaign_id, ok="Read the status from Klaviyo again.")
 
 
 # -- the Segments tab's sizes panel -------------------------------------------------------------

@@ -95,6 +95,10 @@ class Upload(models.Model):
         return self.status == self.Status.FAILED and bool(self.stored_name)
 
     @property
+    def valid_count(self) -> int:
+        return self.created_count + self.updated_count + self.unchanged_count
+
+    @property
     def work_done(self) -> bool:
         """Its counts are what was written (else they say what would be)."""
         return self.status == self.Status.DONE

@@ -28,6 +28,8 @@ ENCODINGS = {
     "utf-16-le": "UTF-16 little-endian (no BOM)",
     "utf-16-be": "UTF-16 big-endian (no BOM)",
     "utf-32": "UTF-32 (with BOM)",
+    "utf-32-le": "UTF-32 little-endian (no BOM)",
+    "utf-32-be": "UTF-32 big-endian (no BOM)",
     "cp1252": "Windows-1252 (Western Europe)",
     "latin-1": "ISO-8859-1 (Latin-1)",
     "cp1250": "Windows-1250 (Central Europe)",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
 from channels_app.models import Channel
+from history.actor import RUN_UPLOAD, Actor, acting_as, run_actor
 from integrations.uploads import selectors
 from integrations.uploads.files import csv_file_for, progress_path, upload_dir, upload_path
 from integrations.uploads.importers import (
@@ -264,15 +265,16 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
     result = None
     keep_file = False
     try:
-        result = IMPORTERS[upload.object_type].run(
-            channel=upload.channel,
-            csv_file=csv_file_for(upload),
-            mapping=upload.mapping,
-            dry_run=dry_run,
-            skip_invalid=upload.skip_invalid,
-            on_progress=_progress_writer(progress),
-            preview=preview,
-        )
+        with acting_as(_run_actor(upload)):
+            result = IMPORTERS[upload.object_type].run(
+                channel=upload.channel,
+                csv_file=csv_file_for(upload),
+                mapping=upload.mapping,
+                dry_run=dry_run,
+                skip_invalid=upload.skip_invalid,
+                on_progress=_progress_writer(progress),
+                preview=preview,
+            )
     except (FileProblem, MappingProblem) as exc:
         status, message = Upload.Status.FAILED, str(exc)
     except CONNECTION_ERRORS as exc:
@@ -295,10 +297,15 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
             status = Upload.Status.CHECKED
         elif result.rejected:
             status, keep_file = Upload.Status.REJECTED, True  # for “Import the valid rows only”
+            way_on = (
+                "Import the valid rows only, or download the invalid rows, fix them and upload "
+                "them."
+                if result.valid
+                else "Download the invalid rows, fix them and upload them."
+            )
             message = (
                 f"Nothing was imported: {result.invalid:,} "
-                f"row{'s are' if result.invalid != 1 else ' is'} invalid. Import the valid rows "
-                "only, or download the invalid rows, fix them and upload them."
+                f"row{'s are' if result.invalid != 1 else ' is'} invalid. {way_on}"
             )
         else:
             status = Upload.Status.DONE
@@ -327,6 +334,16 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
     if not keep_file and (not dry_run or status == Upload.Status.FAILED):
         upload.refresh_from_db()
         _remove_file(upload)
+
+
+def _run_actor(upload: Upload) -> Actor:
+    """The history records an import's changes as "Upload #12 (file.csv)", by its uploader."""
+    return run_actor(
+        kind=RUN_UPLOAD,
+        run_id=upload.pk,
+        label=f"Upload #{upload.pk} ({upload.file_name})",
+        user=upload.created_by,
+    )
 
 
 def _store_errors(upload: Upload, result: ImportResult) -> None:

@@ -12,6 +12,8 @@ from access_audience.pagination import paginate
 from access_audience.submissions import once_per_form, submitted_once
 from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
+from history.actor import RUN_UPLOAD
+from history.pages import run_changes_context
 from integrations.uploads import background, selectors, services
 from integrations.uploads.forms import ChooseForm, MappingForm, ReadForm
 from integrations.uploads.handlers import TOO_BIG_ATTRIBUTE
@@ -204,6 +206,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_upload": can_upload,
         "invalid_rows_kept": selectors.upload_invalid_rows_available(upload),
     }
+    if upload.status == Upload.Status.DONE and not wants_partial(request):
+        context.update(run_changes_context(request, run_kind=RUN_UPLOAD, run_id=upload.pk))
     return render_page(request, "uploads/detail.html", context, partial="upload-status")
 
 

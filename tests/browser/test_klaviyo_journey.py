@@ -41,7 +41,7 @@ def test_connect_sync_and_resync_keeps_an_inactive_segment(
     expect(page.get_by_test_id("key-mask")).to_have_text("pk_…8c1e")
     expect(page.get_by_label("Private API key")).to_have_value("")
     page.get_by_role("button", name="Test connection").click()
-    expect(page.get_by_text("Connected: the key can read segments and lists.")).to_be_visible()
+    expect(page.get_by_text("Key works: it can read segments and lists")).to_be_visible()
     expect(page.get_by_role("switch", name="Sync Email from Klaviyo")).to_have_attribute(
         "aria-checked", "false"
     )

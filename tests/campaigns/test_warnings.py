@@ -205,7 +205,13 @@ def test_the_data_migration_sets_each_channels_quiet_window(channels):
 
 def test_the_admin_edits_the_quiet_window(admin_client, sms):
     url = reverse("admin:channels_app_channel_change", args=[sms.pk])
-    data = {"name": "SMS", "slug": "sms", "position": 20, "quiet_window_hours": 12}
+    data = {
+        "name": "SMS",
+        "slug": "sms",
+        "position": 20,
+        "quiet_window_hours": 12,
+        "klaviyo_message_type": "sms",
+    }
     response = admin_client.post(url, data)
     assert response.status_code == 302
     sms.refresh_from_db()

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from integrations.klaviyo.models import SyncRun, SyncRunChannel
+from integrations.klaviyo.models import CampaignPush, SyncRun, SyncRunChannel
 from integrations.uploads.models import Upload
 from tests.factories import (
     make_audience,
@@ -67,6 +67,11 @@ def _values(name: str, param: str, world: dict) -> list[str]:
         return [world["channel"].slug]
     if param == "run_id":
         return [str(pk) for pk in SyncRun.objects.values_list("pk", flat=True)]
+    if param == "campaign_id":
+        return [
+            str(pk)
+            for pk in apps.get_model("campaigns.Campaign").objects.values_list("pk", flat=True)
+        ]
     if param == "pk" and app in PK_MODELS:
         model = apps.get_model(PK_MODELS[app])
         return [str(pk) for pk in model.objects.values_list("pk", flat=True)]
@@ -145,9 +150,23 @@ def world(channels, settings, tmp_path):
     email, sms, meta = channels["email"], channels["sms"], channels["meta"]
     segment = make_segment(email, external_id="S1", link="https://example.com/s/1")
     make_audience(email, include=[segment])
-    make_campaign(email, include=[segment])
+    campaign = make_campaign(email, include=[segment])
+    pushed = make_campaign(email, include=[segment])
 
     stale = timedelta(minutes=11)
+    # In Klaviyo panels: one sent across and counting its recipients, one whose worker stopped.
+    CampaignPush.objects.create(
+        campaign=pushed,
+        marker="[AA-done]",
+        state="done",
+        klaviyo_campaign_id="01K",
+        klaviyo_status="Draft",
+        pushed_at=timezone.now(),
+        estimate_status="counting",
+    )
+    CampaignPush.objects.create(
+        campaign=campaign, marker="[AA-stale]", state="sending", heartbeat_at=timezone.now() - stale
+    )
     uploads = settings.UPLOAD_DIR
     _upload(email, uploads, "new", mapping={})
     _upload(email, uploads, "new")

@@ -104,7 +104,7 @@ def test_a_key_in_the_environment_disables_editing(key_manager_client, klaviyo_s
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        (lambda fake: None, "Connected: the key can read segments and lists."),
+        (lambda fake: None, "Key works: it can read segments and lists"),
         (lambda fake: setattr(fake, "api_key", "pk_something_else_0000"), "Key rejected"),
         (lambda fake: fake.scopes.discard("lists:read"), "lacks the lists:read scope"),
         (lambda fake: fake.scopes.discard("segments:read"), "lacks the segments:read scope"),
@@ -125,7 +125,7 @@ def test_test_connection_says_what_happened(
 
 def test_test_connection_without_htmx_reports_in_a_message(key_manager_client, connected):
     response = key_manager_client.post(reverse("klaviyo:test"), follow=True)
-    assert "Connected: the key can read segments and lists." in response.content.decode()
+    assert "Key works: it can read segments and lists" in response.content.decode()
 
 
 def test_channel_switch(marketer_client, email, htmx_headers, viewer_client):

@@ -13,8 +13,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from channels_app.roles import MARKETER, VIEWER, sync_roles
+from history.actor import acting_as, run_actor, user_actor
+from history.record import change_record
 from integrations.klaviyo import services as klaviyo_services
 from integrations.klaviyo.models import (
+    CampaignPush,
     ChannelSyncSetting,
     SizeRun,
     SizeRunChannel,
@@ -142,6 +145,21 @@ def build_world(*, text: str = "") -> World:
     )
     SizeRunChannel.objects.create(run=size_run, channel=email, in_progress=False)
     ChannelSyncSetting.objects.create(channel=email, enabled=False)
+    # The campaign in Klaviyo, its last update refused there (every text shown on the panel).
+    CampaignPush.objects.create(
+        campaign=world.campaign,
+        marker="[AA-matrix]",
+        state=CampaignPush.State.FAILED,
+        action=CampaignPush.Action.UPDATE,
+        error=text or "Klaviyo says the campaign is Scheduled.",
+        klaviyo_campaign_id=text[:64] or "01MATRIX",
+        klaviyo_status=text[:100] or "Scheduled",
+        sent_name=text[:255] or "Spring sale [AA-matrix]",
+        pushed_at=timezone.now(),
+        pushed_by=world.users["marketer"],
+        estimate_status=CampaignPush.Estimate.FAILED,
+        estimate_error=text[:500] or "Klaviyo cancelled the count.",
+    )
     klaviyo_services.klaviyo_key_save(api_key="pk_matrix_test_key_1234", user=None)
     access = {
         "username": text[:255] or "marketer",
@@ -154,6 +172,7 @@ def build_world(*, text: str = "") -> World:
         **access, get_data=text, post_data=text or "username=marketer", failures_since_start=2
     )
     AccessLog.objects.create(**access)
+    _history(world, label, text)
     AccessFailureLog.objects.create(**access, locked_out=False)
     DBTaskResult.objects.create(
         args_kwargs={"args": [world.upload.pk, True], "kwargs": {}},
@@ -200,3 +219,40 @@ def shared_world(module_world, db, settings) -> World:
         path.write_bytes(content)
     settings.UPLOAD_DIR = uploads
     return world
+
+
+def _history(world: World, label: str, text: str) -> None:
+    """History entries of every kind of object and source, with `text` in every value."""
+    item = [[world.segment.pk, label]]
+    saves = [
+        ("audience", world.audience, {"name": [text or "Old", label], "exclusions": [item, []]}),
+        ("campaign", world.campaign, {"notes": [text, label], "inclusions": [[], item]}),
+        ("segment", world.segment, {"link": [text or "https://example.com/o", label]}),
+    ]
+    with acting_as(user_actor(world.users["marketer"])):
+        for kind, obj, changes in saves:
+            change_record(
+                object_type=kind,
+                object_id=obj.pk,
+                object_name=label,
+                channel_id=world.channels["email"].pk,
+                version=1,
+                action="updated",
+                changes=changes,
+                state={"inclusions": item, "exclusions": []},
+                note=text,
+            )
+    runs = [
+        ("sync", world.run.pk, f"Klaviyo sync #{world.run.pk}"),
+        ("upload", world.upload.pk, f"Upload #{world.upload.pk} ({text or 'segments.csv'})"),
+    ]
+    for kind, pk, run_label in runs:
+        with acting_as(run_actor(kind=kind, run_id=pk, label=run_label)):
+            change_record(
+                object_type="segment",
+                object_id=world.segment.pk,
+                object_name=label,
+                channel_id=world.channels["email"].pk,
+                action="updated",
+                changes={"name": [text or "Old", label]},
+            )

@@ -136,6 +136,23 @@ EXPECTED: dict[str, dict] = {
     # Sizes from Klaviyo: the Segments tab's panel, and Refresh sizes.
     "integrations/klaviyo/channels/<slug:channel_slug>/sizes/": WRITE_ACTION,
     "integrations/klaviyo/channels/<slug:channel_slug>/sizes/panel/": READ,
+    # History: both roles read it, Marketers restore; the Activity page is for admins (staff).
+    "channels/<slug:channel_slug>/segments/<int:pk>/history/": READ,
+    "channels/<slug:channel_slug>/audiences/<int:pk>/history/": READ,
+    "channels/<slug:channel_slug>/audiences/<int:pk>/history/restore/": WRITE_ACTION,
+    "campaigns/<int:pk>/history/": READ,
+    "campaigns/<int:pk>/history/restore/": WRITE_ACTION,
+    "activity/": expect(
+        (LOGIN, LOGIN), (DENIED, NOT_ALLOWED), (DENIED, NOT_ALLOWED), (OK_200, NOT_ALLOWED)
+    ),
+    "activity/export.csv": expect(
+        (LOGIN, LOGIN), (DENIED, NOT_ALLOWED), (DENIED, NOT_ALLOWED), (OK_200, NOT_ALLOWED)
+    ),
+    # The campaign page's In Klaviyo panel, and Send / Update in Klaviyo and Refresh.
+    "integrations/klaviyo/campaigns/<int:campaign_id>/": READ,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/send/": WRITE_ACTION,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/update/": WRITE_ACTION,
+    "integrations/klaviyo/campaigns/<int:campaign_id>/refresh/": WRITE_ACTION,
     # Admin pages that are not a model's (the models' pages follow ADMIN_MODEL_PAGES).
     "admin/": ADMIN,
     # A superuser who is logged in already is sent on to the admin's index.
@@ -172,6 +189,8 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/klaviyo/syncrun/add/": ADMIN_REFUSED,
     "admin/klaviyo/sizerun/add/": ADMIN_REFUSED,
     "admin/klaviyo/sizerun/<path:object_id>/change/": ADMIN_READ_ONLY,
+    "admin/klaviyo/campaignpush/add/": ADMIN_REFUSED,
+    "admin/klaviyo/campaignpush/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/uploads/upload/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/add/": ADMIN_REFUSED,
     # Login throttling records: written by django-axes only (deleting an attempt unlocks).
@@ -180,6 +199,10 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin/axes/accesslog/add/": ADMIN_REFUSED,
     "admin/django_tasks_database/dbtaskresult/<path:object_id>/change/": ADMIN_READ_ONLY,
     "admin/django_tasks_database/dbtaskresult/<path:object_id>/delete/": ADMIN_REFUSED,
+    # History is never added, changed or deleted in the admin, not even by a superuser.
+    "admin/history/change/add/": ADMIN_REFUSED,
+    "admin/history/change/<path:object_id>/change/": ADMIN_READ_ONLY,
+    "admin/history/change/<path:object_id>/delete/": ADMIN_REFUSED,
     # A segment in use or a channel with data is not deleted: back to its page with a message.
     "admin/segments/segment/<path:object_id>/delete/": admin_page((REDIRECT, OK)),
     "admin/channels_app/channel/<path:object_id>/delete/": admin_page((REDIRECT, OK)),
@@ -209,6 +232,7 @@ def concrete_url(route: str, world: World) -> str:
     values: dict[str, Callable[[], object]] = {
         "channel_slug": lambda: "email",
         "run_id": lambda: world.run.pk,
+        "campaign_id": lambda: world.campaign.pk,
         "uidb64": lambda: "MQ",
         "token": lambda: "bad-token",
         "id": lambda: world.users["viewer"].pk,

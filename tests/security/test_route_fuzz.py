@@ -167,6 +167,8 @@ def _path_values(name: str, params: tuple, world) -> list[dict]:
             real[param] = world.channels["email"].slug
         elif param == "run_id":
             real[param] = world.run.pk
+        elif param == "campaign_id":
+            real[param] = world.campaign.pk
         elif param == "pk" and app in PATH_MODELS:
             model = apps.get_model(PATH_MODELS[app])
             real[param] = model.objects.order_by("pk").values_list("pk", flat=True).first()

@@ -48,6 +48,7 @@ MUST_SHOW_THE_DATA = [
     "data/uploads/<int:pk>/map/",
     "integrations/klaviyo/",
     "integrations/klaviyo/runs/<int:run_id>/",
+    "integrations/klaviyo/campaigns/<int:campaign_id>/",
     "admin/segments/segment/",
     "admin/segments/segment/<path:object_id>/change/",
     "admin/campaigns/campaign/<path:object_id>/change/",

@@ -228,3 +228,12 @@ def test_the_mapping_page_stays_small_at_the_column_cap(marketer_client, email, 
         reverse("uploads:read", args=[Upload.objects.latest("pk").pk])
     ).content.decode()
     assert "The file has 201 columns; an upload can take at most 200." in page
+
+
+def test_a_refused_import_without_valid_rows_offers_no_empty_import(marketer_client, email):
+    upload = checked(marketer_client, b"name,id,active\nOne,1,maybe\n")
+    marketer_client.post(reverse("uploads:import", args=[upload.pk]))
+    page = marketer_client.get(reverse("uploads:detail", args=[upload.pk])).content.decode()
+    assert "Nothing was imported: 1 row is invalid. Download the invalid rows, fix" in page
+    assert "Import the valid rows only" not in page
+    assert "Download the invalid rows</a>" in page and "Upload a fixed file" in page
