@@ -23,6 +23,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Unapplying remakes the table again after the last operation below: rebuild then.
+        migrations.RunPython(
+            migrations.RunPython.noop, rebuild_sqlite_search_index, elidable=False
+        ),
         migrations.CreateModel(
             name="SegmentSizePoint",
             fields=[

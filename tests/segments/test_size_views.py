@@ -217,3 +217,12 @@ def test_the_segments_table_shows_no_template_comment(marketer_client, email):
     make_segment(email, name="Row")
     html = marketer_client.get(list_url(email)).content.decode()
     assert "{#" not in html and "One row per segment" not in html
+
+
+def test_the_source_column_tells_a_klaviyo_list_from_a_klaviyo_segment(marketer_client, email):
+    make_segment(email, name="A list", source="klaviyo", kind="list", external_id="L1")
+    make_segment(email, name="A segment", source="klaviyo", kind="segment", external_id="S1")
+    make_segment(email, name="Typed one")
+    html = marketer_client.get(list_url(email)).content.decode()
+    sources = re.findall(r'<td class="hide-narrow">([^<]*)</td>', html)
+    assert sources == ["Klaviyo list", "Klaviyo segment", "Manual"]
