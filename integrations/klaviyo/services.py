@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
+from access_audience.db import CONNECTION_ERRORS, connections_reset_broken, is_connection_lost
 from channels_app.models import Channel
 from history.actor import RUN_SYNC, Actor, acting_as, run_actor
 from integrations.klaviyo import crypto, selectors
@@ -364,6 +364,11 @@ def sync_run_execute(
     except RunAbandoned:
         pass
     except CONNECTION_ERRORS as error:
+        if not is_connection_lost(error):
+            logger.exception("Klaviyo sync run %s failed", run_id)
+            _finish(run_id, error=f"Unexpected error ({type(error).__name__}); see the server log.")
+            run.refresh_from_db()
+            return run
         # The channel being written was rolled back with the connection; channels already
         # done keep their changes.
         logger.warning(

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from access_audience.db import CONNECTION_ERRORS, connections_reset_broken
+from access_audience.db import CONNECTION_ERRORS, connections_reset_broken, is_connection_lost
 from channels_app.models import Channel
 from history.actor import RUN_UPLOAD, Actor, acting_as, run_actor
 from integrations.uploads import selectors
@@ -167,11 +167,15 @@ def upload_read_run(*, upload_id: int) -> None:
         fields.setdefault("encoding", upload.encoding or "utf-8")
         fields.setdefault("delimiter", upload.delimiter or ",")
     except CONNECTION_ERRORS as exc:
-        logger.warning(
-            "Upload %s: the database connection was lost reading it (%s)", upload.pk, exc
-        )
-        connections_reset_broken()
-        fields = _read_failed("The database connection was lost while reading the file.")
+        if is_connection_lost(exc):
+            logger.warning(
+                "Upload %s: the database connection was lost reading it (%s)", upload.pk, exc
+            )
+            connections_reset_broken()
+            fields = _read_failed("The database connection was lost while reading the file.")
+        else:
+            logger.exception("Upload %s could not be read", upload.pk)
+            fields = _read_failed("Reading the file stopped on an unexpected error.")
     except Exception:
         logger.exception("Upload %s could not be read", upload.pk)
         fields = _read_failed("Reading the file stopped on an unexpected error.")
@@ -278,15 +282,22 @@ def upload_run(*, upload_id: int, dry_run: bool) -> None:
     except (FileProblem, MappingProblem) as exc:
         status, message = Upload.Status.FAILED, str(exc)
     except CONNECTION_ERRORS as exc:
-        # The transaction died with the connection, so nothing was written; the file is
-        # kept so the same upload can be started again.
-        logger.warning("Upload %s stopped: the database connection was lost (%s)", upload.pk, exc)
-        connections_reset_broken()
-        status, keep_file = Upload.Status.FAILED, True
-        message = (
-            "The database connection was lost during the "
-            f"{'check' if dry_run else 'import'}. Nothing was written. Start it again."
-        )
+        status = Upload.Status.FAILED
+        if is_connection_lost(exc):
+            # The transaction died with the connection, so nothing was written; the file is
+            # kept so the same upload can be started again.
+            logger.warning(
+                "Upload %s stopped: the database connection was lost (%s)", upload.pk, exc
+            )
+            connections_reset_broken()
+            keep_file = True
+            message = (
+                "The database connection was lost during the "
+                f"{'check' if dry_run else 'import'}. Nothing was written. Start it again."
+            )
+        else:
+            logger.exception("Upload %s failed", upload.pk)
+            message = "The import stopped on an unexpected error. Nothing was written."
     except Exception:
         logger.exception("Upload %s failed", upload.pk)
         status = Upload.Status.FAILED

@@ -322,3 +322,21 @@ def test_a_segment_made_inactive_between_plan_and_write_is_not_marked_or_counted
     counts = channel_apply(channel=email, objects=objects, now=timezone.now())
     assert counts["marked_missing"] == 0
     assert Segment.objects.get(external_id="SEG002").klaviyo_missing_since is None
+
+
+def test_a_database_error_that_is_not_a_lost_connection_is_not_reported_as_one(
+    connected, email, monkeypatch
+):
+    """Only a lost connection says "the database connection was lost … run the sync again";
+    a statement the database refused is an unexpected error, logged for the operator."""
+    from django.db import OperationalError
+
+    def refused(**kwargs):
+        raise OperationalError("no such function: unaccent")
+
+    connected.set("segment", "SEG001", "VIP")
+    monkeypatch.setattr(services, "channel_apply", refused)
+    run = services.sync_run_execute(run_id=services.sync_run_create(channels=[email]).pk)
+    assert run.status == "failed"
+    assert "Unexpected error (OperationalError)" in run.error
+    assert "connection was lost" not in run.error

@@ -300,3 +300,24 @@ def test_cleanup_removes_upload_parts_left_by_a_stopped_web_process(email, uploa
     touch(fresh, timedelta(minutes=5))
     uploads_cleanup()
     assert not old.exists() and fresh.exists()
+
+
+def test_a_database_error_that_is_not_a_lost_connection_is_not_reported_as_one(
+    email, upload_dir, monkeypatch
+):
+    """A refused statement (here a bad search expression) is an unexpected error, so the upload
+    never tells the person that the database went away and to simply start it again."""
+    from django.db import OperationalError
+
+    from integrations.uploads import services
+
+    def refused(**kwargs):
+        raise OperationalError("fts5: syntax error near '\"'")
+
+    upload = running(email, upload_dir, status="queued", silent=timedelta(0))
+    monkeypatch.setattr(services.IMPORTERS[upload.object_type], "run", refused)
+    upload_run(upload_id=upload.pk, dry_run=False)
+    upload.refresh_from_db()
+    assert upload.status == "failed"
+    assert "unexpected error" in upload.error_message
+    assert "connection was lost" not in upload.error_message
