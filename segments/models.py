@@ -1,9 +1,14 @@
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from channels_app.models import Channel
 from segments.validators import validate_http_url
+
+# A size counted longer ago than this is shown faded and flagged in reach ranges.
+SIZE_STALE_AFTER = timedelta(days=7)
 
 
 class Segment(models.Model):

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 
 from channels_app.models import Channel
-from segments.models import Segment
-
-STALE_AFTER = timedelta(days=7)
+from segments.models import SIZE_STALE_AFTER, Segment
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,9 @@ def reach(
         stale=[
             s
             for s in segments
-            if s.size is not None and s.counted_at is not None and now - s.counted_at > STALE_AFTER
+            if s.size is not None
+            and s.counted_at is not None
+            and now - s.counted_at > SIZE_STALE_AFTER
         ],
     )
 

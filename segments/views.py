@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +18,7 @@ from channels_app.models import Channel
 from channels_app.selectors import channels_for_request
 from history.pages import object_history_context
 from segments.forms import BulkForm, SegmentForm
-from segments.models import Segment
+from segments.models import SIZE_STALE_AFTER, Segment
 from segments.selectors import (
     STATUS_CHOICES,
     clean_order,
@@ -48,7 +46,6 @@ from segments.services import (
 from segments.size_chart import size_chart
 
 PER_PAGE = 50
-SIZE_STALE_AFTER = timedelta(days=7)
 
 
 def size_context() -> dict:
