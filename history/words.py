@@ -28,6 +28,7 @@ LABELS = {
     "size": "Size",
     "kind": "Kind",
     "klaviyo_missing_since": "Not in Klaviyo since",
+    "klaviyo": "Klaviyo",
 }
 ORDER = {field: n for n, field in enumerate(LABELS)}
 # Fields whose value is a list of [id, name] (segment sets).

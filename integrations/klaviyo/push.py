@@ -25,6 +25,9 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_get
 from campaigns.targeting import targeting_fingerprint
 from channels_app.models import Channel
+from history.actor import VIA_COMMAND_LINE, user_actor
+from history.models import Change
+from history.record import change_record
 from integrations.klaviyo.client import (
     KlaviyoAuthError,
     KlaviyoCampaign,
@@ -371,17 +374,59 @@ def _execute(push: CampaignPush, *, by_command: bool) -> None:
             result = _update_there(push, client, payload)
         else:
             result = _create_there(push, client, payload, campaign)
-        campaign_push_record_sent(push=push, payload=payload, result=result, by_command=by_command)
+        campaign_push_record_sent(
+            push=push, campaign=campaign, payload=payload, result=result, by_command=by_command
+        )
         logger.info("Campaign %s is in Klaviyo as %s", push.campaign_id, result.id)
         _estimate_start(push.pk, client, result.id)
 
 
 def campaign_push_record_sent(
-    *, push: CampaignPush, payload: Payload, result: KlaviyoCampaign, by_command: bool
+    *,
+    push: CampaignPush,
+    campaign: Campaign,
+    payload: Payload,
+    result: KlaviyoCampaign,
+    by_command: bool,
 ) -> None:
     """The one place a send or an update is recorded as done: Klaviyo has the draft with this
-    name and audience. (A change log hooks in here.)"""
+    name and audience. The campaign's history says so in the same transaction."""
     now = timezone.now()
+    with transaction.atomic():
+        _record_in_history(push, campaign, payload, result, by_command=by_command)
+        _record_sent(push, payload, result, by_command=by_command, now=now)
+
+
+def _record_in_history(
+    push: CampaignPush,
+    campaign: Campaign,
+    payload: Payload,
+    result: KlaviyoCampaign,
+    *,
+    by_command: bool,
+) -> None:
+    # `push` still holds what was true before this send: the draft Klaviyo had, if any.
+    before = f"draft {push.klaviyo_campaign_id}" if push.pushed_at else None
+    done = "audience updated" if push.action == CampaignPush.Action.UPDATE else "sent"
+    after = (
+        f"draft {result.id}, {done}: {len(payload.included)} included, "
+        f"{len(payload.excluded)} excluded"
+    )
+    change_record(
+        object_type=Change.ObjectType.CAMPAIGN,
+        object_id=campaign.pk,
+        object_name=campaign.name,
+        channel_id=campaign.channel_id,
+        version=campaign.version,
+        action=Change.Action.UPDATED,
+        changes={"klaviyo": [before, after]},
+        actor=user_actor(push.attempted_by, via=VIA_COMMAND_LINE if by_command else ""),
+    )
+
+
+def _record_sent(
+    push: CampaignPush, payload: Payload, result: KlaviyoCampaign, *, by_command: bool, now
+) -> None:
     _update(
         push.pk,
         state=CampaignPush.State.DONE,

@@ -378,3 +378,24 @@ def test_cleanup_fails_a_send_whose_worker_stopped(campaign, connected, capsys):
     assert "Failed 1 stopped send to Klaviyo." in capsys.readouterr().out
     recorded.refresh_from_db()
     assert recorded.state == CampaignPush.State.FAILED and "found, not made twice" in recorded.error
+
+
+def test_each_send_and_update_is_in_the_campaigns_history_by_who_pressed(
+    campaign, connected, targeting, marketer
+):
+    from history.models import Change
+    from history.words import describe
+
+    first = send(campaign, marketer)
+    campaign.inclusion_segments.remove(targeting["buyers"])
+    send(campaign, marketer, action=UPDATE)
+    entries = Change.objects.filter(
+        object_type=Change.ObjectType.CAMPAIGN, object_id=campaign.pk, fields__contains="klaviyo"
+    ).order_by("pk")
+    sent, updated = entries
+    assert sent.user_id == updated.user_id == marketer.pk
+    draft = first.klaviyo_campaign_id
+    assert describe(sent) == [f"Klaviyo: (none) → draft {draft}, sent: 2 included, 1 excluded"]
+    assert describe(updated) == [
+        f"Klaviyo: draft {draft} → draft {draft}, audience updated: 1 included, 1 excluded"
+    ]
