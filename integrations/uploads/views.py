@@ -1,4 +1,5 @@
 import csv
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -215,11 +216,22 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("uploads.add_upload", raise_exception=True)
 def start_import(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 5: Upload and Import."""
+    skip_invalid = request.POST.get("skip_invalid") == "on"
+    return _start_then_show(
+        request,
+        pk,
+        lambda upload: background.upload_import_start(upload=upload, skip_invalid=skip_invalid),
+    )
+
+
+def _start_then_show(
+    request: HttpRequest, pk: int, start: Callable[[Upload], object]
+) -> HttpResponse:
+    """Start the next step of an upload and show it; a conflict (a second click, a step
+    already running) is said as a message on the upload's page."""
     upload = _upload_or_404(pk)
     try:
-        background.upload_import_start(
-            upload=upload, skip_invalid=request.POST.get("skip_invalid") == "on"
-        )
+        start(upload)
     except services.UploadConflict as exc:
         messages.warning(request, str(exc))
     return redirect("uploads:detail", pk=upload.pk)
@@ -229,12 +241,9 @@ def start_import(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("uploads.add_upload", raise_exception=True)
 def import_valid(request: HttpRequest, pk: int) -> HttpResponse:
     """A refused import, again on the same file and mapping, skipping the invalid rows."""
-    upload = _upload_or_404(pk)
-    try:
-        background.upload_import_valid(upload=upload)
-    except services.UploadConflict as exc:
-        messages.warning(request, str(exc))
-    return redirect("uploads:detail", pk=upload.pk)
+    return _start_then_show(
+        request, pk, lambda upload: background.upload_import_valid(upload=upload)
+    )
 
 
 @require_POST
@@ -242,12 +251,7 @@ def import_valid(request: HttpRequest, pk: int) -> HttpResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Start a failed upload again: the dry run with the same file and mapping, then the
     import as usual. A second click finds it already being checked."""
-    upload = _upload_or_404(pk)
-    try:
-        background.upload_retry(upload=upload)
-    except services.UploadConflict as exc:
-        messages.warning(request, str(exc))
-    return redirect("uploads:detail", pk=upload.pk)
+    return _start_then_show(request, pk, lambda upload: background.upload_retry(upload=upload))
 
 
 @require_POST
