@@ -20,8 +20,6 @@ from channels_app.models import Channel
 from segments.models import Segment
 from segments.selectors import segment_flagged_list, segment_flagged_users
 
-_ID_ONLY = Segment.objects.only("id")
-
 
 def campaign_list(
     *,
@@ -32,11 +30,9 @@ def campaign_list(
     date_to: date | None = None,
     klaviyo: str = "",
 ) -> QuerySet[Campaign]:
-    """Campaigns by send time (unscheduled last), with what the list shows prefetched."""
-    qs = Campaign.objects.select_related("channel", "audience", "klaviyo_push").prefetch_related(
-        Prefetch("inclusion_segments", queryset=_ID_ONLY),
-        Prefetch("exclusion_segments", queryset=_ID_ONLY),
-    )
+    """Campaigns by send time (unscheduled last), with their channel, audience and Klaviyo
+    draft joined. Their segments are not read here: the list's checks read them for the page."""
+    qs = Campaign.objects.select_related("channel", "audience", "klaviyo_push")
     if query.strip():
         qs = qs.filter(name__icontains=query.strip())
     if channel_slug:
@@ -101,9 +97,9 @@ def campaign_filter_klaviyo(qs: QuerySet[Campaign], value: str) -> QuerySet[Camp
     return qs.filter(same) if value == "in" else qs.exclude(same)
 
 
-def campaign_klaviyo_state(campaign: Campaign) -> str:
+def campaign_klaviyo_state(campaign: Campaign, final: Definition) -> str:
     """ "in" (in Klaviyo, in step), "out" (in Klaviyo, targeting changed since) or "" (not
-    there), from the push joined by campaign_list and the prefetched segments: no query."""
+    there), from the push joined by campaign_list and the campaign's final targeting: no query."""
     pushed = getattr(campaign, "klaviyo_push", None)
     if (
         pushed is None
@@ -113,10 +109,8 @@ def campaign_klaviyo_state(campaign: Campaign) -> str:
     ):
         return ""
     same = pushed.inclusion_fingerprint == targeting_fingerprint(
-        s.pk for s in campaign.inclusion_segments.all()
-    ) and pushed.exclusion_fingerprint == targeting_fingerprint(
-        s.pk for s in campaign.exclusion_segments.all()
-    )
+        final.inclusion
+    ) and pushed.exclusion_fingerprint == targeting_fingerprint(final.exclusion)
     return "in" if same else "out"
 
 
@@ -131,12 +125,8 @@ def _snapshot_definition(snapshot: dict) -> Definition:
     )
 
 
-def campaign_changes(campaign: Campaign) -> Changes:
-    """Ad-hoc changes against the base audience (uses prefetched segments when present)."""
-    final = Definition.of(
-        (s.pk for s in campaign.inclusion_segments.all()),
-        (s.pk for s in campaign.exclusion_segments.all()),
-    )
+def campaign_changes(campaign: Campaign, final: Definition) -> Changes:
+    """Ad-hoc changes of the final targeting against the base audience (no query)."""
     if not campaign.audience_snapshot:
         return changes(Definition(), Definition())
     return changes(_snapshot_definition(campaign.audience_snapshot), final)
@@ -307,18 +297,27 @@ class CalendarDay:
     campaigns: list[Campaign]
 
 
-def campaign_calendar(*, year: int, month: int, channel_slug: str = "") -> list[list[CalendarDay]]:
-    """A month as weeks of days (Monday first), each day with the campaigns sent on it."""
+def campaign_calendar(
+    *, year: int, month: int, channels: list[Channel], channel_slug: str = ""
+) -> list[list[CalendarDay]]:
+    """A month as weeks of days (Monday first), each day with the campaigns sent on it.
+
+    `channels` are all the channels (the request has them already): each campaign gets its own
+    from them rather than from a join. A campaign carries only what a calendar shows, with its
+    send time in the current time zone as `local_send_at`."""
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
     first, last = weeks[0][0], weeks[-1][-1]
-    qs = Campaign.objects.select_related("channel").filter(
+    by_id = {channel.pk: channel for channel in channels}
+    qs = Campaign.objects.filter(
         send_at__gte=_day_start(first), send_at__lt=_day_start(last + timedelta(days=1))
-    )
+    ).only("name", "status", "send_at", "channel_id")
     if channel_slug:
-        qs = qs.filter(channel__slug=channel_slug)
+        qs = qs.filter(channel_id__in=[c.pk for c in channels if c.slug == channel_slug])
     by_day: dict[date, list[Campaign]] = {}
     for campaign in qs.order_by("send_at", "pk"):
-        by_day.setdefault(timezone.localtime(campaign.send_at).date(), []).append(campaign)
+        campaign.channel = by_id.get(campaign.channel_id) or campaign.channel
+        campaign.local_send_at = timezone.localtime(campaign.send_at)
+        by_day.setdefault(campaign.local_send_at.date(), []).append(campaign)
     today = timezone.localdate()
     return [
         [CalendarDay(d, d.month == month, d == today, by_day.get(d, [])) for d in week]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from access_audience.htmx import render_page
+from access_audience.links import id_url
 from access_audience.pagination import paginate
 from access_audience.params import month_bounds, parse_id, parse_int
 from access_audience.submissions import SAVED_ONCE, once_per_form, submitted_once
@@ -19,6 +20,7 @@ from campaigns import forms as forms_module
 from campaigns import selectors, services
 from campaigns.forms import CampaignFilterForm, CampaignForm, parse_month
 from campaigns.models import Campaign
+from campaigns.targeting import Definition
 from campaigns.warnings import (
     campaign_checks,
     campaign_checks_prefetched,
@@ -49,13 +51,18 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     filters = CampaignFilterForm(request.GET, channels=channels_for_request(request))
     page = paginate(selectors.campaign_list(**filters.filters()), request.GET.get("page"))
     colours = channel_colours(channels_for_request(request))
-    rows = []
+    detail_url, duplicate_url = id_url("campaigns:detail"), id_url("campaigns:duplicate")
     checks = campaign_checks(page.object_list)
+    rows = []
     for campaign in page.object_list:
+        checked = checks[campaign.pk]
+        final = Definition.of(checked.inclusion_ids, checked.exclusion_ids)
         campaign.colour = colours.get(campaign.channel_id, 0)
-        campaign.klaviyo_state = selectors.campaign_klaviyo_state(campaign)
-        campaign.warnings, campaign.reach = checks[campaign.pk].warnings, checks[campaign.pk].reach
-        rows.append((campaign, selectors.campaign_changes(campaign).count))
+        campaign.url, campaign.duplicate_url = detail_url(campaign.pk), duplicate_url(campaign.pk)
+        campaign.klaviyo_state = selectors.campaign_klaviyo_state(campaign, final)
+        campaign.reach = checked.reach
+        campaign.warnings, campaign.warnings_more = _compact_warnings(checked.warnings, detail_url)
+        rows.append((campaign, selectors.campaign_changes(campaign, final).count))
     return render_page(
         request,
         "campaigns/list.html",
@@ -69,8 +76,20 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# A row of the list, or a campaign under the calendar, shows this many of its warnings and
+# links to its page for the rest.
+WARNINGS_SHOWN = 2
 # The calendar lists this many campaigns' warnings under the month; the list shows the rest.
 MONTH_WARNINGS_SHOWN = 20
+
+
+def _compact_warnings(warnings: list, detail_url) -> tuple[list, int]:
+    """The warnings a row shows, each linking the campaign it collides with, and how many more
+    the campaign has."""
+    shown = warnings[:WARNINGS_SHOWN]
+    for warning in shown:
+        warning.other_url = detail_url(warning.other.id) if warning.other else ""
+    return shown, len(warnings) - len(shown)
 
 
 def _month_links(year: int, month: int, today) -> dict[str, object]:
@@ -87,19 +106,25 @@ def _month_links(year: int, month: int, today) -> dict[str, object]:
     }
 
 
-def _colour_calendar(weeks, channels: list[Channel]) -> list[Campaign]:
-    """Give each campaign of the month its channel's colour and its warnings, and each channel
-    of the legend its colour. Returns the campaigns that have warnings, by send time."""
+def _colour_calendar(weeks, channels: list[Channel], detail_url) -> list[Campaign]:
+    """Give each campaign of the month its channel's colour, its link, its warnings and its
+    title (what a pointer over it says), and each channel of the legend its colour. Returns
+    the campaigns that have warnings, by send time."""
     colours = channel_colours(channels)
     month = [campaign for week in weeks for day in week for campaign in day.campaigns]
     warnings = campaign_warnings(month)
     for campaign in month:
         campaign.colour = colours.get(campaign.channel_id, 0)
-        campaign.warnings = warnings[campaign.pk]
-        campaign.warning_title = " · ".join(w.summary for w in campaign.warnings)
+        campaign.url = detail_url(campaign.pk)
+        campaign.send_time = campaign.local_send_at.strftime("%H:%M")
+        campaign.title = f"{campaign.channel.name} · {campaign.get_status_display()}"
+        campaign.all_warnings = warnings[campaign.pk]
+        if campaign.all_warnings:
+            summaries = " · ".join(w.summary for w in campaign.all_warnings)
+            campaign.title = f"{campaign.title} · {summaries}"
     for channel in channels:
         channel.colour = colours.get(channel.pk, 0)
-    return [campaign for campaign in month if campaign.warnings]
+    return [campaign for campaign in month if campaign.all_warnings]
 
 
 @require_GET
@@ -111,8 +136,15 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
     channel_slug = request.GET.get("channel", "")
     if channel_slug not in {c.slug for c in channels}:
         channel_slug = ""
-    weeks = selectors.campaign_calendar(year=year, month=month, channel_slug=channel_slug)
-    warned = _colour_calendar(weeks, channels)
+    weeks = selectors.campaign_calendar(
+        year=year, month=month, channels=channels, channel_slug=channel_slug
+    )
+    detail_url = id_url("campaigns:detail")
+    warned = _colour_calendar(weeks, channels, detail_url)
+    for campaign in warned[:MONTH_WARNINGS_SHOWN]:
+        campaign.warnings, campaign.warnings_more = _compact_warnings(
+            campaign.all_warnings, detail_url
+        )
     context = {
         "weeks": weeks,
         "warned": warned[:MONTH_WARNINGS_SHOWN],

@@ -1,7 +1,7 @@
 """Campaign warnings: what a marketer should look at before a campaign is sent.
 
 One mechanism for the detail page, the list and the calendar, computed for a whole page of
-campaigns with a fixed number of queries (at most two, whatever the page size):
+campaigns with a fixed number of queries (at most three, whatever the page size):
 
 - **unusable segments**: a Scheduled campaign, or a Draft with a send time, whose final targeting
   uses a segment that is inactive or that Klaviyo no longer has;
@@ -59,9 +59,26 @@ class CampaignWarning:
     window_hours: int = 0
 
     @property
+    def apart_words(self) -> str:
+        """“9 hours apart”, “1 hour apart”, “0.5 hours apart”, “at the same time”."""
+        hours = self.hours_apart
+        if not hours:
+            return "at the same time"
+        return f"{hours:g} hour{'' if hours == 1 else 's'} apart"
+
+    @property
+    def segment_names(self) -> str:
+        return ", ".join(s.name for s in self.segments)
+
+    @property
+    def segment_reasons(self) -> str:
+        """“VIP (included, inactive), Unsub (excluded, not in Klaviyo)”."""
+        return ", ".join(f"{s.name} ({s.role}, {s.reason})" for s in self.segments)
+
+    @property
     def summary(self) -> str:
         """One line, for a tooltip or a screen reader's label."""
-        names = ", ".join(s.name for s in self.segments)
+        names = self.segment_names
         if self.kind == "collision" and self.other is not None:
             return f"Collides with “{self.other.name}”: both include {names}."
         return f"Uses segments that cannot be sent to: {names}."
@@ -80,6 +97,7 @@ class _Plan:
     """What the checks need of one campaign, saved or still in its form."""
 
     key: int | None  # the campaign's id; None for a new one
+    name: str
     channel: Channel
     status: str
     send_at: datetime | None
@@ -99,42 +117,48 @@ class CampaignChecks:
     """A campaign's warnings and its reach from its final targeting."""
 
     warnings: list[CampaignWarning]
-    reach: Reach
+    reach: Reach | None  # None when only the warnings were asked for
+    inclusion_ids: list[int] = field(default_factory=list)
+    exclusion_ids: list[int] = field(default_factory=list)
 
 
-_ROW_FIELDS = (
-    "campaign_id",
-    "segment_id",
-    "segment__name",
-    "segment__is_active",
-    "segment__klaviyo_missing_since",
-    "segment__size",
-    "segment__size_counted_at",
-)
+_SEGMENT_FIELDS = ("pk", "name", "is_active", "klaviyo_missing_since")
+# Read only when the reach is wanted: a calendar month needs warnings alone.
+_SIZE_FIELDS = ("size", "size_counted_at")
 
 
-def _note(pk: int, name: str, is_active: bool, missing, size, counted_at) -> SizedNote:
+def _note(pk: int, name: str, is_active: bool, missing, size=None, counted_at=None) -> SizedNote:
     reason = _segment_reason(is_active, missing)
     return SizedNote(name, reason, SizedSegment(pk, name, size, counted_at))
 
 
-def _plans_of(campaigns: list[Campaign]) -> list[_Plan]:
-    """Every segment the campaigns include or exclude, in one query (a union of both roles)."""
-    plans = {c.pk: _Plan(c.pk, c.channel, c.status, c.send_at) for c in campaigns}
+def _notes(ids: Iterable[int], *, sizes: bool, **where) -> dict[int, SizedNote]:
+    """What the checks need of the segments with these ids (one query)."""
+    fields = _SEGMENT_FIELDS + _SIZE_FIELDS if sizes else _SEGMENT_FIELDS
+    rows = Segment.objects.filter(pk__in=ids, **where).values_list(*fields)
+    return {row[0]: _note(*row) for row in rows}
+
+
+def _plans_of(campaigns: list[Campaign], *, sizes: bool) -> list[_Plan]:
+    """Every segment the campaigns include or exclude: which ones (a union of both roles), then
+    the segments themselves, each read once however many campaigns use it (two queries)."""
+    plans = {c.pk: _Plan(c.pk, c.name, c.channel, c.status, c.send_at) for c in campaigns}
     ids = list(plans)
     inclusions = (
         Inclusion.objects.filter(campaign_id__in=ids)
         .annotate(role=Value("i"))
-        .values_list(*_ROW_FIELDS, "role")
+        .values_list("campaign_id", "segment_id", "role")
     )
     exclusions = (
         Exclusion.objects.filter(campaign_id__in=ids)
         .annotate(role=Value("e"))
-        .values_list(*_ROW_FIELDS, "role")
+        .values_list("campaign_id", "segment_id", "role")
     )
-    for campaign_id, segment_id, *segment, role in inclusions.union(exclusions, all=True):
+    links = list(inclusions.union(exclusions, all=True))
+    notes = _notes({segment_id for _, segment_id, _ in links}, sizes=sizes) if links else {}
+    for campaign_id, segment_id, role in links:
         plan = plans[campaign_id]
-        (plan.include if role == "i" else plan.exclude)[segment_id] = _note(segment_id, *segment)
+        (plan.include if role == "i" else plan.exclude)[segment_id] = notes[segment_id]
     return list(plans.values())
 
 
@@ -162,9 +186,10 @@ def _merged_windows(plans: list[_Plan]) -> dict[int, list[tuple[datetime, dateti
     return merged
 
 
-def _neighbours(plans: list[_Plan]) -> _Timeline:
+def _neighbours(plans: list[_Plan], known: list[_Plan]) -> _Timeline:
     """Every live campaign sending inside one of the plans' quiet windows and including one of
-    their included segments (one query), by id: name, send time, status, channel, segment ids."""
+    their included segments: its name, send time and status, and its inclusions by channel and
+    segment. The `known` campaigns are taken as they are; one query finds the others."""
     where = Q()
     for channel_id, intervals in _merged_windows(plans).items():
         for start, end in intervals:
@@ -179,6 +204,7 @@ def _neighbours(plans: list[_Plan]) -> _Timeline:
     rows = (
         Inclusion.objects.filter(where, segment_id__in={pk for p in plans for pk in p.include})
         .filter(campaign__status__in=LIVE_STATUSES)
+        .exclude(campaign_id__in=[p.key for p in known])
         .exclude(Exists(excluded_there))
         .values_list(
             "campaign_id",
@@ -189,41 +215,67 @@ def _neighbours(plans: list[_Plan]) -> _Timeline:
             "campaign__channel_id",
         )
     )
-    others: dict[int, dict] = {}
+    timeline = _Timeline()
+    for p in known:
+        if _is_live(p):
+            for segment_id in p.include.keys() - p.exclude.keys():
+                timeline.add(p.key, segment_id, p.name, p.send_at, p.status, p.channel.pk)
     for other_id, segment_id, name, send_at, status, channel_id in rows:
-        entry = others.setdefault(
-            other_id,
-            {"name": name, "send_at": send_at, "status": status, "channel": channel_id},
-        )
-        entry.setdefault("ids", set()).add(segment_id)
-    return _Timeline(others)
+        timeline.add(other_id, segment_id, name, send_at, status, channel_id)
+    timeline.sort()
+    return timeline
 
 
 class _Timeline:
-    """The neighbouring campaigns by channel and send time, to find those near a send fast."""
+    """The neighbouring campaigns' inclusions by channel and segment, each in send-time order,
+    so that the campaigns near a send that share one of its segments are found by bisection.
+    Send times are kept as POSIX timestamps: a month of campaigns compares them by thousands."""
 
-    def __init__(self, others: dict[int, dict]):
-        self.others = others
-        self.by_channel: dict[int, list[tuple[datetime, int]]] = {}
-        for other_id, o in others.items():
-            self.by_channel.setdefault(o["channel"], []).append((o["send_at"], other_id))
-        for entries in self.by_channel.values():
+    def __init__(self):
+        self.others: dict[int, tuple[OtherCampaign, float]] = {}
+        self.sends: dict[tuple[int, int], list[tuple[float, int]]] = {}
+
+    def add(self, other_id, segment_id, name, send_at, status, channel_id) -> None:
+        known = self.others.get(other_id)
+        if known is None:
+            other = OtherCampaign(other_id, name, send_at, _STATUS_LABELS[status])
+            known = self.others[other_id] = (other, send_at.timestamp())
+        self.sends.setdefault((channel_id, segment_id), []).append((known[1], other_id))
+
+    def sort(self) -> None:
+        for entries in self.sends.values():
             entries.sort()
 
-    def near(self, channel_id: int, send_at: datetime, window: timedelta):
-        """(id, details) of the campaigns of the channel sent less than `window` from send_at."""
-        entries = self.by_channel.get(channel_id, [])
-        start = bisect_right(entries, (send_at - window, _MAX_ID))
-        for when, other_id in entries[start:]:
-            if when >= send_at + window:
-                break
-            yield other_id, self.others[other_id]
+    def sharing(self, plan: _Plan, window: float) -> dict[int, list[SegmentNote]]:
+        """The campaigns of the plan's channel sent less than `window` seconds from it, each
+        with the segments both include (and the plan does not exclude), by name."""
+        at = plan.send_at.timestamp()
+        low, high = at - window, at + window
+        by_name = sorted(plan.include.items(), key=lambda item: item[1].name.lower())
+        found: dict[int, list[SegmentNote]] = {}
+        for segment_id, note in by_name:
+            if segment_id in plan.exclude:
+                continue
+            entries = self.sends.get((plan.channel.pk, segment_id))
+            if not entries:
+                continue
+            named = None
+            for i in range(bisect_right(entries, (low, _MAX_ID)), len(entries)):
+                when, other_id = entries[i]
+                if when >= high:
+                    break
+                if other_id != plan.key:
+                    named = named or SegmentNote(segment_id, note.name, plan.channel.slug)
+                    found.setdefault(other_id, []).append(named)
+        return found
 
 
 _MAX_ID = float("inf")
 
 
 def _unusable(plan: _Plan) -> CampaignWarning | None:
+    if not any(n.reason for part in (plan.include, plan.exclude) for n in part.values()):
+        return None
     notes = [
         SegmentNote(pk, note.name, plan.channel.slug, note.reason, role)
         for role, part in (("included", plan.include), ("excluded", plan.exclude))
@@ -234,35 +286,27 @@ def _unusable(plan: _Plan) -> CampaignWarning | None:
 
 
 def _collisions(plan: _Plan, timeline: _Timeline) -> list[CampaignWarning]:
-    window = timedelta(hours=plan.channel.quiet_window_hours)
+    hours = plan.channel.quiet_window_hours
+    at = plan.send_at.timestamp()
     found = []
-    for other_id, o in timeline.near(plan.channel.pk, plan.send_at, window):
-        if other_id == plan.key:
-            continue
-        apart = abs(o["send_at"] - plan.send_at)
-        shared = (o["ids"] & plan.include.keys()) - plan.exclude.keys()
-        if not shared:
-            continue
-        segments = sorted(
-            (SegmentNote(pk, plan.include[pk].name, plan.channel.slug) for pk in shared),
-            key=lambda s: s.name.lower(),
+    for other_id, segments in timeline.sharing(plan, hours * 3600).items():
+        other, other_at = timeline.others[other_id]
+        warning = CampaignWarning(
+            "collision",
+            segments=segments,
+            other=other,
+            hours_apart=round(abs(other_at - at) / 3600, 1),
+            window_hours=hours,
         )
-        found.append(
-            CampaignWarning(
-                "collision",
-                segments=segments,
-                other=OtherCampaign(other_id, o["name"], o["send_at"], _STATUS_LABELS[o["status"]]),
-                hours_apart=round(apart.total_seconds() / 3600, 1),
-                window_hours=plan.channel.quiet_window_hours,
-            )
-        )
-    return sorted(found, key=lambda w: (w.other.send_at, w.other.id))
+        found.append((other_at, other_id, warning))
+    found.sort(key=lambda entry: entry[:2])
+    return [warning for _, _, warning in found]
 
 
-def _check(plans: list[_Plan]) -> list[CampaignChecks]:
+def _check(plans: list[_Plan], *, with_reach: bool = True) -> list[CampaignChecks]:
     live = [p for p in plans if _is_live(p)]
     timed = [p for p in live if p.send_at is not None and p.include]
-    others = _neighbours(timed) if timed else _Timeline({})
+    others = _neighbours(timed, [p for p in plans if p.key is not None]) if timed else _Timeline()
     out = []
     for p in plans:
         warnings: list[CampaignWarning] = []
@@ -271,25 +315,34 @@ def _check(plans: list[_Plan]) -> list[CampaignChecks]:
             warnings += [unusable] if unusable else []
             if p.send_at is not None and p.include:
                 warnings += _collisions(p, others)
-        sized = reach(
-            [n.sized for n in p.include.values()],
-            [n.sized for n in p.exclude.values() if n.sized.id not in p.include],
-        )
-        out.append(CampaignChecks(warnings, sized))
+        sized = None
+        if with_reach:
+            sized = reach(
+                [n.sized for n in p.include.values()],
+                [n.sized for n in p.exclude.values() if n.sized.id not in p.include],
+            )
+        out.append(CampaignChecks(warnings, sized, list(p.include), list(p.exclude)))
     return out
 
 
 def campaign_checks(campaigns: Iterable[Campaign]) -> dict[int, CampaignChecks]:
     """Each campaign's warnings and reach, by id.
 
-    The campaigns need their channel loaded (`select_related("channel")`). At most two queries
-    for any number of campaigns: their segments, then the live campaigns near them.
+    The campaigns need their channel loaded (`select_related("channel")`). At most three
+    queries for any number of campaigns: which segments they use, those segments, then the
+    other live campaigns near them (the given ones are not read again). `inclusion_ids` and
+    `exclusion_ids` give each campaign's final targeting, so a page needs no prefetch.
     """
+    return _checks_by_id(campaigns, with_reach=True)
+
+
+def _checks_by_id(campaigns: Iterable[Campaign], *, with_reach: bool) -> dict[int, CampaignChecks]:
     campaigns = list(campaigns)
     if not campaigns:
         return {}
-    plans = _plans_of(campaigns)
-    return {p.key: checks for p, checks in zip(plans, _check(plans), strict=True)}
+    plans = _plans_of(campaigns, sizes=with_reach)
+    checked = _check(plans, with_reach=with_reach)
+    return {p.key: checks for p, checks in zip(plans, checked, strict=True)}
 
 
 def campaign_checks_prefetched(campaign: Campaign) -> CampaignChecks:
@@ -303,15 +356,17 @@ def campaign_checks_prefetched(campaign: Campaign) -> CampaignChecks:
             for s in segments
         }
 
-    plan = _Plan(campaign.pk, campaign.channel, campaign.status, campaign.send_at)
+    plan = _Plan(campaign.pk, campaign.name, campaign.channel, campaign.status, campaign.send_at)
     plan.include = notes(campaign.inclusion_segments.all())
     plan.exclude = notes(campaign.exclusion_segments.all())
     return _check([plan])[0]
 
 
 def campaign_warnings(campaigns: Iterable[Campaign]) -> dict[int, list[CampaignWarning]]:
-    """The warnings of each campaign (by id; an empty list when there is none)."""
-    return {pk: checks.warnings for pk, checks in campaign_checks(campaigns).items()}
+    """The warnings of each campaign (by id; an empty list when there is none), without the
+    reach: at most three queries, as `campaign_checks`."""
+    checked = _checks_by_id(campaigns, with_reach=False)
+    return {pk: checks.warnings for pk, checks in checked.items()}
 
 
 def draft_checks(
@@ -327,12 +382,9 @@ def draft_checks(
 
     Only the channel's segments count; a forged id of another channel is ignored."""
     include_ids, exclude_ids = list(include_ids), list(exclude_ids)
-    plan = _Plan(campaign.pk if campaign else None, channel, status, send_at)
+    plan = _Plan(campaign.pk if campaign else None, "", channel, status, send_at)
     if include_ids or exclude_ids:
-        rows = Segment.objects.filter(
-            channel=channel, pk__in=include_ids + exclude_ids
-        ).values_list("pk", *(f.removeprefix("segment__") for f in _ROW_FIELDS[2:]))
-        found = {row[0]: _note(*row) for row in rows}
+        found = _notes(include_ids + exclude_ids, sizes=True, channel=channel)
         plan.include = {pk: found[pk] for pk in include_ids if pk in found}
         plan.exclude = {
             pk: found[pk] for pk in exclude_ids if pk in found and pk not in plan.include

@@ -120,7 +120,7 @@ def test_inactive_and_not_in_klaviyo_segments_warn(email, segs):
 
 
 @pytest.mark.parametrize("size", [3, 30])
-def test_warnings_take_two_queries_for_any_page(email, size, django_assert_num_queries):
+def test_warnings_take_three_queries_for_any_page(email, size, django_assert_num_queries):
     shared = make_segment(email, name="Shared", is_active=False)
     for i in range(size):
         make_campaign(
@@ -130,7 +130,8 @@ def test_warnings_take_two_queries_for_any_page(email, size, django_assert_num_q
             include=[shared, make_segment(email)],
         )
     campaigns = list(Campaign.objects.select_related("channel"))
-    with django_assert_num_queries(2):
+    # the campaigns' targeting, its segments, the campaigns sent near them
+    with django_assert_num_queries(3):
         found = campaign_warnings(campaigns)
     assert all(any(w.kind == "collision" for w in ws) for ws in found.values())
     assert all(ws[0].kind == "unusable" for ws in found.values())
@@ -225,10 +226,55 @@ def test_calendar_with_collisions_runs_a_fixed_number_of_queries(
     shared = make_segment(email, name="Shared")
     for i in range(size):
         make_campaign(email, status=SCHEDULED, send_at=at(1 + i // 3, 9 + i % 3), include=[shared])
-    # the calendar's 6 (as without warnings), then the month's segments and their neighbours
-    with django_assert_num_queries(8):
+    # the calendar's 6 (as without warnings), then the month's targeting, its segments and
+    # the campaigns sent near them
+    with django_assert_num_queries(9):
         response = viewer_client.get(reverse("campaigns:calendar") + "?month=2026-12")
     assert len(response.context["warned"]) == min(size, 20)
     assert response.context["warned_more"] == max(size - 20, 0)
     if size > 20:
         assert "the list of this month's campaigns" in response.content.decode()
+
+
+def test_a_row_shows_two_warnings_and_links_to_the_rest(viewer_client, email, segs):
+    mine = make_campaign(
+        email, name="Mine", status=SCHEDULED, send_at=at(4, 9), include=[segs["VIP"]]
+    )
+    others = [
+        make_campaign(
+            email, name=f"Other {i}", status=SCHEDULED, send_at=at(4, 10 + i), include=[segs["VIP"]]
+        )
+        for i in range(3)
+    ]
+    html = viewer_client.get(reverse("campaigns:list") + "?q=Mine").content.decode()
+    detail = reverse("campaigns:detail", args=[mine.pk])
+    # the two nearest sends, each linking its campaign, then a link to the page with all three
+    for other in others[:2]:
+        url = reverse("campaigns:detail", args=[other.pk])
+        assert f'Collides with <a href="{url}">{other.name}</a>' in html
+    assert "Other 2" not in html
+    assert f'<a href="{detail}#warnings">1 more warning</a>' in html
+    assert "(Scheduled, 1 hour apart)</span>: both include VIP." in html
+    page = viewer_client.get(detail).content.decode()
+    assert 'id="warnings"' in page and all(o.name in page for o in others)
+
+
+def test_sends_at_the_same_time_say_so(email, segs):
+    a = make_campaign(email, name="A", status=SCHEDULED, send_at=at(4, 9), include=[segs["VIP"]])
+    b = make_campaign(email, name="B", status=SCHEDULED, send_at=at(4, 9), include=[segs["VIP"]])
+    found = warnings_of(a, b)
+    assert found[a.pk][0].apart_words == "at the same time"
+    assert found[b.pk][0].apart_words == "at the same time"
+
+
+def test_campaigns_outside_the_page_are_found_and_those_on_it_are_not_read_twice(email, segs):
+    inside = make_campaign(
+        email, name="Inside", status=SCHEDULED, send_at=at(4, 9), include=[segs["VIP"]]
+    )
+    near = make_campaign(email, name="Near", status=DRAFT, send_at=at(4, 12), include=[segs["VIP"]])
+    # Only `inside` is asked about: `near` is found by the query, with its own name and status.
+    (warning,) = warnings_of(inside)[inside.pk]
+    assert warning.other.name == "Near" and warning.other.status_label == "Draft"
+    # Asked about both, each is the other's neighbour, taken from what was given.
+    found = warnings_of(inside, near)
+    assert found[inside.pk][0].other.id == near.pk and found[near.pk][0].other.id == inside.pk
