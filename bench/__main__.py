@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 
-def main(argv: list[str]) -> int:
+def prepare(database_url: str | None = None) -> None:
+    """Bench settings on a fresh temporary folder, Django set up and the database migrated.
+    The database is `database_url`, else BENCH_DATABASE_URL, else a SQLite file in the folder."""
     workdir = Path(tempfile.mkdtemp(prefix="aa-bench-"))
     (workdir / "static").mkdir()
     os.environ.update(
@@ -31,15 +33,20 @@ def main(argv: list[str]) -> int:
         DJANGO_STATIC_ROOT=str(workdir / "static"),
         ENCRYPTION_KEYS="hWq0sQ6xLZb1n9w0m1kqv3JvQx5m0S7yGfQe2o8b1dE=",
     )
-    os.environ["DATABASE_URL"] = os.environ.get(
+    os.environ["DATABASE_URL"] = database_url or os.environ.get(
         "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
     )
     import django
     from django.core.management import call_command
-    from django.db import connection
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def main(argv: list[str]) -> int:
+    prepare()
+    from django.db import connection
+
     print(f"# database: {connection.vendor}; python {sys.version.split()[0]}", flush=True)
 
     import bench
