@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 
 from channels_app.models import Channel
 from segments.models import SIZE_STALE_AFTER, Segment
+from segments.templatetags.segment_sizes import size_figure
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,10 @@ class Reach:
         if not self.known:
             return "unknown"
         if self.high is None:
-            return f"at least {intcomma(self.low)}"
+            return f"at least {size_figure(self.low)}"
         if self.exact:
-            return intcomma(self.low)
-        return f"{intcomma(self.low)}\u2013{intcomma(self.high)}"
+            return size_figure(self.low)
+        return f"{size_figure(self.low)}\u2013{size_figure(self.high)}"
 
     @property
     def words(self) -> str:
@@ -87,11 +87,13 @@ class Reach:
         if not self.known:
             return "Unknown: no included segment has a size yet."
         if self.high is None:
-            return f"At least {intcomma(self.low)} contacts: an included segment's size is unknown."
+            return (
+                f"At least {size_figure(self.low)} contacts: an included segment's size is unknown."
+            )
         if self.exact:
-            return f"{intcomma(self.low)} contacts."
+            return f"{size_figure(self.low)} contacts."
         return (
-            f"Between {intcomma(self.low)} and {intcomma(self.high)} contacts: "
+            f"Between {size_figure(self.low)} and {size_figure(self.high)} contacts: "
             "sizes alone cannot see overlaps."
         )
 

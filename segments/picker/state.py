@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import template_localtime
 
 from access_audience.params import DB_INT_MAX, parse_int
 from channels_app.models import Channel
 from segments.models import Segment
 from segments.picker.inputs import ids
 from segments.selectors import segment_picker_page, segments_by_id
+from segments.templatetags.segment_sizes import size_figure
 
 PAGE_SIZE = 20
 MAX_LIMIT = 200
@@ -31,6 +35,36 @@ class PickerRow:
     # Another shown row has the same name: the row also says what tells them apart.
     twin: bool = False
     base: str = ""  # "include" or "exclude" when the segment came pre-filled, else ""
+
+    @property
+    def meta_text(self) -> str:
+        return self._meta[0]
+
+    @property
+    def meta_title(self) -> str:
+        return self._meta[1]
+
+    @cached_property
+    def _meta(self) -> tuple[str, str]:
+        """What the row says under its name, and that line's title: whether it is a Klaviyo
+        list or segment, what tells it from a same-named row, and its size ("Klaviyo list ·
+        2,500 contacts", "Klaviyo, counted 1 Dec 2026")."""
+        segment = self.segment
+        parts = [segment.get_kind_display()] if segment.kind else []
+        if self.twin:
+            no_id = "" if segment.external_id else "no Segment ID · "
+            added = date_format(template_localtime(segment.created_at), "DATE_FORMAT")
+            parts.append(f"{no_id}{segment.get_source_display()}, added {added}")
+        if segment.size is None:
+            parts.append("size unknown")
+            return " · ".join(parts), "Size unknown"
+        noun = "contact" if segment.size == 1 else "contacts"
+        parts.append(f"{size_figure(segment.size)} {noun}")
+        title = segment.get_size_source_display()
+        if segment.size_counted_at is not None:
+            counted = date_format(template_localtime(segment.size_counted_at), "DATE_FORMAT")
+            title = f"{title}, counted {counted}"
+        return " · ".join(parts), title
 
     @property
     def restorable(self) -> bool:

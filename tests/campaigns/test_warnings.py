@@ -278,3 +278,14 @@ def test_campaigns_outside_the_page_are_found_and_those_on_it_are_not_read_twice
     # Asked about both, each is the other's neighbour, taken from what was given.
     found = warnings_of(inside, near)
     assert found[inside.pk][0].other.id == near.pk and found[near.pk][0].other.id == inside.pk
+
+
+def test_the_short_form_escapes_what_it_names(viewer_client, email):
+    vip = make_segment(email, name="<b>VIP</b>")
+    make_campaign(email, name="<i>A</i>", status=SCHEDULED, send_at=at(4, 9), include=[vip])
+    make_campaign(email, name="B", status=SCHEDULED, send_at=at(4, 10), include=[vip])
+    for url in (reverse("campaigns:list"), reverse("campaigns:calendar") + "?month=2026-12"):
+        html = viewer_client.get(url).content.decode()
+        assert "<b>VIP" not in html and "<i>A" not in html
+        assert "both include &lt;b&gt;VIP&lt;/b&gt;." in html
+        assert "Collides with <a" in html and "&lt;i&gt;A&lt;/i&gt;</a>" in html
