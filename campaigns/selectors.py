@@ -297,6 +297,24 @@ class CalendarDay:
     campaigns: list[Campaign]
 
 
+def _month_weeks(year: int, month: int) -> list[list[date]]:
+    return calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+
+
+def campaign_calendar_query(
+    *, year: int, month: int, channels: list[Channel], channel_slug: str = ""
+) -> QuerySet[Campaign]:
+    """The campaigns the calendar shows for a month: those sent on one of its weeks' days."""
+    weeks = _month_weeks(year, month)
+    first, last = weeks[0][0], weeks[-1][-1]
+    qs = Campaign.objects.filter(
+        send_at__gte=_day_start(first), send_at__lt=_day_start(last + timedelta(days=1))
+    )
+    if channel_slug:
+        qs = qs.filter(channel_id__in=[c.pk for c in channels if c.slug == channel_slug])
+    return qs
+
+
 def campaign_calendar(
     *, year: int, month: int, channels: list[Channel], channel_slug: str = ""
 ) -> list[list[CalendarDay]]:
@@ -305,14 +323,10 @@ def campaign_calendar(
     `channels` are all the channels (the request has them already): each campaign gets its own
     from them rather than from a join. A campaign carries only what a calendar shows, with its
     send time in the current time zone as `local_send_at`."""
-    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
-    first, last = weeks[0][0], weeks[-1][-1]
     by_id = {channel.pk: channel for channel in channels}
-    qs = Campaign.objects.filter(
-        send_at__gte=_day_start(first), send_at__lt=_day_start(last + timedelta(days=1))
+    qs = campaign_calendar_query(
+        year=year, month=month, channels=channels, channel_slug=channel_slug
     ).only("name", "status", "send_at", "channel_id")
-    if channel_slug:
-        qs = qs.filter(channel_id__in=[c.pk for c in channels if c.slug == channel_slug])
     by_day: dict[date, list[Campaign]] = {}
     for campaign in qs.order_by("send_at", "pk"):
         campaign.channel = by_id.get(campaign.channel_id) or campaign.channel
@@ -321,7 +335,7 @@ def campaign_calendar(
     today = timezone.localdate()
     return [
         [CalendarDay(d, d.month == month, d == today, by_day.get(d, [])) for d in week]
-        for week in weeks
+        for week in _month_weeks(year, month)
     ]
 
 

@@ -106,13 +106,13 @@ def _month_links(year: int, month: int, today) -> dict[str, object]:
     }
 
 
-def _colour_calendar(weeks, channels: list[Channel], detail_url) -> list[Campaign]:
+def _colour_calendar(weeks, channels: list[Channel], detail_url, ids) -> list[Campaign]:
     """Give each campaign of the month its channel's colour, its link, its warnings and its
     title (what a pointer over it says), and each channel of the legend its colour. Returns
     the campaigns that have warnings, by send time."""
     colours = channel_colours(channels)
     month = [campaign for week in weeks for day in week for campaign in day.campaigns]
-    warnings = campaign_warnings(month)
+    warnings = campaign_warnings(month, ids=ids)
     for campaign in month:
         campaign.colour = colours.get(campaign.channel_id, 0)
         campaign.url = detail_url(campaign.pk)
@@ -136,11 +136,11 @@ def campaign_calendar(request: HttpRequest) -> HttpResponse:
     channel_slug = request.GET.get("channel", "")
     if channel_slug not in {c.slug for c in channels}:
         channel_slug = ""
-    weeks = selectors.campaign_calendar(
-        year=year, month=month, channels=channels, channel_slug=channel_slug
-    )
+    shown = {"year": year, "month": month, "channels": channels, "channel_slug": channel_slug}
+    weeks = selectors.campaign_calendar(**shown)
     detail_url = id_url("campaigns:detail")
-    warned = _colour_calendar(weeks, channels, detail_url)
+    ids = selectors.campaign_calendar_query(**shown).values("pk")
+    warned = _colour_calendar(weeks, channels, detail_url, ids)
     for campaign in warned[:MONTH_WARNINGS_SHOWN]:
         campaign.warnings, campaign.warnings_more = _compact_warnings(
             campaign.all_warnings, detail_url

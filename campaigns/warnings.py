@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 
 from campaigns.models import Campaign
 from channels_app.models import Channel
@@ -139,11 +139,11 @@ def _notes(ids: Iterable[int], *, sizes: bool, **where) -> dict[int, SizedNote]:
     return {row[0]: _note(*row) for row in rows}
 
 
-def _plans_of(campaigns: list[Campaign], *, sizes: bool) -> list[_Plan]:
+def _plans_of(campaigns: list[Campaign], *, sizes: bool, ids=None) -> list[_Plan]:
     """Every segment the campaigns include or exclude: which ones (a union of both roles), then
     the segments themselves, each read once however many campaigns use it (two queries)."""
     plans = {c.pk: _Plan(c.pk, c.name, c.channel, c.status, c.send_at) for c in campaigns}
-    ids = list(plans)
+    ids = list(plans) if ids is None else ids
     inclusions = (
         Inclusion.objects.filter(campaign_id__in=ids)
         .annotate(role=Value("i"))
@@ -157,7 +157,9 @@ def _plans_of(campaigns: list[Campaign], *, sizes: bool) -> list[_Plan]:
     links = list(inclusions.union(exclusions, all=True))
     notes = _notes({segment_id for _, segment_id, _ in links}, sizes=sizes) if links else {}
     for campaign_id, segment_id, role in links:
-        plan = plans[campaign_id]
+        plan = plans.get(campaign_id)
+        if plan is None:  # `ids` found one created since the campaigns were read
+            continue
         (plan.include if role == "i" else plan.exclude)[segment_id] = notes[segment_id]
     return list(plans.values())
 
@@ -186,7 +188,7 @@ def _merged_windows(plans: list[_Plan]) -> dict[int, list[tuple[datetime, dateti
     return merged
 
 
-def _neighbours(plans: list[_Plan], known: list[_Plan]) -> _Timeline:
+def _neighbours(plans: list[_Plan], known: list[_Plan], known_ids=None) -> _Timeline:
     """Every live campaign sending inside one of the plans' quiet windows and including one of
     their included segments: its name, send time and status, and its inclusions by channel and
     segment. The `known` campaigns are taken as they are; one query finds the others."""
@@ -204,7 +206,7 @@ def _neighbours(plans: list[_Plan], known: list[_Plan]) -> _Timeline:
     rows = (
         Inclusion.objects.filter(where, segment_id__in={pk for p in plans for pk in p.include})
         .filter(campaign__status__in=LIVE_STATUSES)
-        .exclude(campaign_id__in=[p.key for p in known])
+        .exclude(campaign_id__in=[p.key for p in known] if known_ids is None else known_ids)
         .exclude(Exists(excluded_there))
         .values_list(
             "campaign_id",
@@ -220,7 +222,10 @@ def _neighbours(plans: list[_Plan], known: list[_Plan]) -> _Timeline:
         if _is_live(p):
             for segment_id in p.include.keys() - p.exclude.keys():
                 timeline.add(p.key, segment_id, p.name, p.send_at, p.status, p.channel.pk)
+    given = {p.key for p in known}
     for other_id, segment_id, name, send_at, status, channel_id in rows:
+        if other_id in given:  # changed since it was read: it is taken as given
+            continue
         timeline.add(other_id, segment_id, name, send_at, status, channel_id)
     timeline.sort()
     return timeline
@@ -303,10 +308,11 @@ def _collisions(plan: _Plan, timeline: _Timeline) -> list[CampaignWarning]:
     return [warning for _, _, warning in found]
 
 
-def _check(plans: list[_Plan], *, with_reach: bool = True) -> list[CampaignChecks]:
+def _check(plans: list[_Plan], *, with_reach: bool = True, ids=None) -> list[CampaignChecks]:
     live = [p for p in plans if _is_live(p)]
     timed = [p for p in live if p.send_at is not None and p.include]
-    others = _neighbours(timed, [p for p in plans if p.key is not None]) if timed else _Timeline()
+    known = [p for p in plans if p.key is not None]
+    others = _neighbours(timed, known, ids) if timed else _Timeline()
     out = []
     for p in plans:
         warnings: list[CampaignWarning] = []
@@ -336,12 +342,14 @@ def campaign_checks(campaigns: Iterable[Campaign]) -> dict[int, CampaignChecks]:
     return _checks_by_id(campaigns, with_reach=True)
 
 
-def _checks_by_id(campaigns: Iterable[Campaign], *, with_reach: bool) -> dict[int, CampaignChecks]:
+def _checks_by_id(
+    campaigns: Iterable[Campaign], *, with_reach: bool, ids=None
+) -> dict[int, CampaignChecks]:
     campaigns = list(campaigns)
     if not campaigns:
         return {}
-    plans = _plans_of(campaigns, sizes=with_reach)
-    checked = _check(plans, with_reach=with_reach)
+    plans = _plans_of(campaigns, sizes=with_reach, ids=ids)
+    checked = _check(plans, with_reach=with_reach, ids=ids)
     return {p.key: checks for p, checks in zip(plans, checked, strict=True)}
 
 
@@ -362,10 +370,16 @@ def campaign_checks_prefetched(campaign: Campaign) -> CampaignChecks:
     return _check([plan])[0]
 
 
-def campaign_warnings(campaigns: Iterable[Campaign]) -> dict[int, list[CampaignWarning]]:
+def campaign_warnings(
+    campaigns: Iterable[Campaign], *, ids: QuerySet | None = None
+) -> dict[int, list[CampaignWarning]]:
     """The warnings of each campaign (by id; an empty list when there is none), without the
-    reach: at most three queries, as `campaign_checks`."""
-    checked = _checks_by_id(campaigns, with_reach=False)
+    reach: at most three queries, as `campaign_checks`.
+
+    `ids`, when given, is a query of exactly these campaigns' ids (`.values("pk")`): the
+    queries then select by it rather than by a list of every id, which PostgreSQL plans
+    slowly once a calendar month holds a thousand campaigns."""
+    checked = _checks_by_id(campaigns, with_reach=False, ids=ids)
     return {pk: checks.warnings for pk, checks in checked.items()}
 
 
