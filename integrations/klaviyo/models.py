@@ -60,7 +60,65 @@ class ChannelSyncSetting(models.Model):
         return f"{self.channel}: {'on' if self.enabled else 'off'}"
 
 
-class SyncRun(models.Model):
+class Run(models.Model):
+    """What a background Klaviyo run has, whatever it does: when it was queued, started,
+    last seen alive and finished, and how it failed. Each kind adds its statuses (with
+    ACTIVE_STATUSES), its triggers and who started it."""
+
+    ACTIVE_STATUSES: tuple[str, ...] = ()
+
+    created_at = models.DateTimeField("queued at", default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life; a run silent too long is shown failed, and failed for real later.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True, default="")
+    # What kind of failure, for the command's exit code: no_key, key, klaviyo, conflict, unexpected.
+    error_kind = models.CharField(max_length=20, blank=True, default="", editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.is_active and not self.is_stale
+
+
+def channel_locks(*, once: str, in_progress: str, message: str) -> list[models.UniqueConstraint]:
+    """A run names each channel once, and at most one run of its kind is in progress per
+    channel, enforced by the database itself (`message` says so when a second one starts)."""
+    return [
+        models.UniqueConstraint(fields=["run", "channel"], name=once),
+        models.UniqueConstraint(
+            fields=["channel"],
+            condition=Q(in_progress=True),
+            name=in_progress,
+            violation_error_message=message,
+        ),
+    ]
+
+
+class RunChannel(models.Model):
+    """A run's result for one channel (each kind adds its `run` and its counts). An
+    `in_progress` row holds the channel's lock: each kind has a unique constraint on it."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    in_progress = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["channel__position", "channel__name"]
+
+    def __str__(self) -> str:
+        return f"{self.run} → {self.channel}"
+
+
+class SyncRun(Run):
     """One sync from Klaviyo into one or more channels: who started it, progress, outcome."""
 
     class Status(models.TextChoices):
@@ -85,21 +143,12 @@ class SyncRun(models.Model):
         related_name="klaviyo_sync_runs",
     )
     channels = models.ManyToManyField(Channel, through="SyncRunChannel", related_name="+")
-    created_at = models.DateTimeField("queued at", default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Last sign of life; a queued or running run silent for SYNC_STALE_AFTER_SECONDS is failed.
-    heartbeat_at = models.DateTimeField(default=timezone.now)
     pages_fetched = models.PositiveIntegerField(default=0)
     items_fetched = models.PositiveIntegerField(default=0)
     segments_fetched = models.PositiveIntegerField(default=0)
     lists_fetched = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-    # What kind of failure, for the command's exit code: no_key, key, klaviyo, conflict, unexpected.
-    error_kind = models.CharField(max_length=20, blank=True, default="", editable=False)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(Run.Meta):
         verbose_name = "Klaviyo sync run"
         indexes = [
             models.Index(fields=["status", "heartbeat_at"], name="klaviyo_syncrun_status_hb")
@@ -107,10 +156,6 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"Klaviyo sync #{self.pk} ({self.get_status_display().lower()})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
 
     @property
     def is_finished(self) -> bool:
@@ -122,10 +167,6 @@ class SyncRun(models.Model):
         next start and `manage.py cleanup` fail it for real."""
         cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
         return self.is_active and self.heartbeat_at < cutoff
-
-    @property
-    def is_in_progress(self) -> bool:
-        return self.is_active and not self.is_stale
 
     @property
     def duration(self):
@@ -141,33 +182,22 @@ class SyncRun(models.Model):
         return self.started_by.get_username() if self.started_by else "a deleted user"
 
 
-class SyncRunChannel(models.Model):
-    """A run's result for one channel. `in_progress` rows hold the per-channel lock."""
+class SyncRunChannel(RunChannel):
+    """A sync's result for one channel."""
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="results")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
-    in_progress = models.BooleanField(default=True)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     skipped_inactive = models.PositiveIntegerField("skipped (inactive)", default=0)
     marked_missing = models.PositiveIntegerField("marked not in Klaviyo", default=0)
 
-    class Meta:
-        ordering = ["channel__position", "channel__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["run", "channel"], name="klaviyo_run_channel_once"),
-            # At most one queued or running sync per channel, enforced by the database itself.
-            models.UniqueConstraint(
-                fields=["channel"],
-                condition=Q(in_progress=True),
-                name="klaviyo_one_sync_in_progress_per_channel",
-                violation_error_message="A Klaviyo sync is already running for this channel.",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.run} → {self.channel}"
+    class Meta(RunChannel.Meta):
+        constraints = channel_locks(
+            once="klaviyo_run_channel_once",
+            in_progress="klaviyo_one_sync_in_progress_per_channel",
+            message="A Klaviyo sync is already running for this channel.",
+        )
 
 
 class CampaignPush(models.Model):
@@ -277,7 +307,7 @@ class CampaignPush(models.Model):
         return self.pushed_by.get_username() if self.pushed_by else "a deleted user"
 
 
-class SizeRun(models.Model):
+class SizeRun(Run):
     """Counting the members of a channel's Klaviyo segments and lists, step by step.
 
     Klaviyo allows 2 segment reports a minute (100 segments each, 225 a day) and 15 list counts
@@ -312,10 +342,6 @@ class SizeRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="klaviyo_size_runs",
     )
-    created_at = models.DateTimeField("queued at", default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(default=timezone.now)
     # Where the run is: the Klaviyo ids to count (each once, whichever channels have it) and
     # how many of each are done, in order.
     segment_ids = models.JSONField(default=list, editable=False)
@@ -333,19 +359,12 @@ class SizeRun(models.Model):
     failures = models.PositiveIntegerField(default=0)
     daily_cap_hit = models.BooleanField(default=False)
     waiting_reason = models.CharField(max_length=300, blank=True, default="")
-    error = models.TextField(blank=True, default="")
-    error_kind = models.CharField(max_length=20, blank=True, default="", editable=False)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(Run.Meta):
         verbose_name = "Klaviyo size count"
 
     def __str__(self) -> str:
         return f"Klaviyo size count #{self.pk} ({self.get_status_display().lower()})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
 
     @property
     def is_stale(self) -> bool:
@@ -356,10 +375,6 @@ class SizeRun(models.Model):
         return self.is_active and (due or self.heartbeat_at) + grace < timezone.now()
 
     @property
-    def is_in_progress(self) -> bool:
-        return self.is_active and not self.is_stale
-
-    @property
     def segments_total(self) -> int:
         return len(self.segment_ids)
 
@@ -368,26 +383,16 @@ class SizeRun(models.Model):
         return len(self.list_ids)
 
 
-class SizeRunChannel(models.Model):
-    """A size count's result for one channel. `in_progress` rows hold the per-channel lock."""
+class SizeRunChannel(RunChannel):
+    """A size count's result for one channel."""
 
     run = models.ForeignKey(SizeRun, on_delete=models.CASCADE, related_name="results")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
-    in_progress = models.BooleanField(default=True)
     counted = models.PositiveIntegerField(default=0)
     cleared = models.PositiveIntegerField("no longer in Klaviyo", default=0)
 
-    class Meta:
-        ordering = ["channel__position", "channel__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["run", "channel"], name="klaviyo_size_run_channel"),
-            models.UniqueConstraint(
-                fields=["channel"],
-                condition=Q(in_progress=True),
-                name="klaviyo_one_size_run_per_channel",
-                violation_error_message="Sizes are already being counted for this channel.",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.run} → {self.channel}"
+    class Meta(RunChannel.Meta):
+        constraints = channel_locks(
+            once="klaviyo_size_run_channel",
+            in_progress="klaviyo_one_size_run_per_channel",
+            message="Sizes are already being counted for this channel.",
+        )
