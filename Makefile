@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: help install install-dev run test test-browser lint format bench check-python
 
@@ -53,12 +55,12 @@ run: install .env
 
 # Tests never read .env: they set their own environment (tests/environment.py).
 test: install-dev
-	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	  if [ -d build/screenshots ]; then echo "Screenshots of every page (1280 and 390 px): build/screenshots/"; fi; \
 	  exit $$status
 
 test-browser: install-dev
-	@REQUIRE_BROWSER=1 $(PY) -m pytest -m browser $(PYTEST_ARGS); status=$$?; \
+	@REQUIRE_BROWSER=1 $(PY) -m pytest -n $(PYTEST_WORKERS) -m browser $(PYTEST_ARGS); status=$$?; \
 	  if [ -d build/screenshots ]; then echo "Screenshots of every page (1280 and 390 px): build/screenshots/"; fi; \
 	  exit $$status
 
