@@ -2,7 +2,8 @@
 
 Half of the campaigns are live (Scheduled, or Draft with a send time) and many share segments
 within a quiet window, so each page computes reach and collision warnings for what it shows.
-Reported against the floor view; run the same file on an older checkout to compare.
+Reported against the floor view. To compare with an earlier revision on the same data,
+`python -m bench.compare REVISION campaign_list` (bench/compare.py) times both sides in turn.
 """
 
 import os
