@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from audiences.models import Audience
 from history.models import Change
-from history.record import change_record, diff
+from history.record import state_change_record
 from segments.history import segment_items
 from segments.models import Segment
 
@@ -34,14 +34,6 @@ def audience_stored_state(audience: Audience) -> dict:
 def audience_record(
     *, audience: Audience, action: str, before: dict, after: dict, note: str = ""
 ) -> None:
-    change_record(
-        object_type=AUDIENCE,
-        object_id=audience.pk,
-        object_name=after.get("name") or before.get("name") or audience.name,
-        channel_id=audience.channel_id,
-        version=audience.version,
-        action=action,
-        changes=diff(before, after),
-        state=after or before,
-        note=note,
+    state_change_record(
+        object_type=AUDIENCE, obj=audience, action=action, before=before, after=after, note=note
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from campaigns.models import Campaign
 from history.models import Change
-from history.record import change_record, diff
+from history.record import state_change_record
 from segments.history import segment_items
 from segments.models import Segment
 
@@ -39,14 +39,6 @@ def campaign_stored_state(campaign: Campaign) -> dict:
 def campaign_record(
     *, campaign: Campaign, action: str, before: dict, after: dict, note: str = ""
 ) -> None:
-    change_record(
-        object_type=CAMPAIGN,
-        object_id=campaign.pk,
-        object_name=after.get("name") or before.get("name") or campaign.name,
-        channel_id=campaign.channel_id,
-        version=campaign.version,
-        action=action,
-        changes=diff(before, after),
-        state=after or before,
-        note=note,
+    state_change_record(
+        object_type=CAMPAIGN, obj=campaign, action=action, before=before, after=after, note=note
     )

@@ -123,3 +123,22 @@ def changes_write(rows: Sequence[tuple]) -> None:
                 f"INSERT INTO {QUOTED_TABLE} ({columns}) VALUES ({marks})",  # noqa: S608
                 rows,
             )
+
+
+def state_change_record(
+    *, object_type: str, obj, action: str, before: dict, after: dict, note: str = ""
+) -> Change | None:
+    """Record one save of a named, versioned object of a channel (an audience, a campaign)
+    from its state before and after: the changes are their difference; the state kept is the
+    one after (before, when it was deleted)."""
+    return change_record(
+        object_type=object_type,
+        object_id=obj.pk,
+        object_name=after.get("name") or before.get("name") or obj.name,
+        channel_id=obj.channel_id,
+        version=obj.version,
+        action=action,
+        changes=diff(before, after),
+        state=after or before,
+        note=note,
+    )
